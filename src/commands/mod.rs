@@ -1,0 +1,76 @@
+//! One module per subcommand. Each exposes its clap `Args` and a `run` that returns
+//! the process exit code (0 clean, 1 findings, 2 error).
+
+pub mod hook;
+pub mod lint;
+pub mod revoke;
+pub mod rules;
+pub mod scan;
+pub mod verify;
+
+use crate::report::{Format, ReportOptions};
+use anyhow::Context;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+pub const EXIT_CLEAN: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Color when writing to a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Output flags shared by scan, lint, verify and revoke.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets whole instead of redacted (in every format).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// When to use colors in the human format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+impl OutputArgs {
+    /// Where the report goes, and whether colors apply there.
+    pub fn open(&self) -> anyhow::Result<(Box<dyn Write>, ReportOptions)> {
+        let (writer, is_tty): (Box<dyn Write>, bool) = match &self.output {
+            Some(path) => (
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("--output {}: cannot create", path.display()))?,
+                )),
+                false,
+            ),
+            None => (
+                Box::new(std::io::BufWriter::new(std::io::stdout())),
+                std::io::stdout().is_terminal(),
+            ),
+        };
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_tty && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Ok((
+            writer,
+            ReportOptions {
+                format: self.format,
+                show_secrets: self.show_secrets,
+                color,
+            },
+        ))
+    }
+}

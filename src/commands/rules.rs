@@ -1,0 +1,166 @@
+//! `leakscope rules list` and `leakscope rules check`.
+
+use super::scan::RulesFlag;
+use super::{EXIT_CLEAN, EXIT_FINDINGS};
+use crate::blob::{scan_bytes, Origin};
+use crate::matcher::Matcher;
+use crate::rules::{load_rule_file, rule_files, RuleSet};
+use anyhow::Context;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum RulesCommand {
+    /// Print the rules in force (built-in plus --rules).
+    List {
+        #[command(flatten)]
+        rules: RulesFlag,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate rule files and run their examples (no FILE: the built-in rules).
+    Check {
+        /// Rule files or directories.
+        files: Vec<PathBuf>,
+    },
+}
+
+pub fn run(args: RulesArgs) -> anyhow::Result<i32> {
+    match args.command {
+        RulesCommand::List { rules, json } => {
+            let set = rules.load()?;
+            if json {
+                let list: Vec<_> = set
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.spec.id, "name": r.spec.name, "provider": r.spec.provider,
+                            "keywords": r.spec.keywords, "validator": r.spec.validator,
+                            "path": r.spec.path, "source": r.source,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for r in &set.rules {
+                    let check = r.spec.validator.as_deref().unwrap_or("-");
+                    println!(
+                        "{:<34} {:<9} {:<18} {}",
+                        r.spec.id, r.spec.provider, check, r.spec.name
+                    );
+                }
+            }
+            Ok(EXIT_CLEAN)
+        }
+        RulesCommand::Check { files } => {
+            let mut set = RuleSet::builtin()?;
+            let mut checked_sources: Vec<String> = Vec::new();
+            if files.is_empty() {
+                checked_sources.extend(set.rules.iter().map(|r| r.source.clone()));
+            }
+            for path in &files {
+                for file in rule_files(path)? {
+                    let rules = load_rule_file(&file)?;
+                    checked_sources.push(file.display().to_string());
+                    set = merge(set, rules)?;
+                }
+            }
+            let count = set
+                .rules
+                .iter()
+                .filter(|r| checked_sources.contains(&r.source))
+                .count();
+            let failures = example_failures(set, &checked_sources)?;
+            for failure in &failures {
+                println!("{failure}");
+            }
+            if failures.is_empty() {
+                println!("{count} rules ok");
+                Ok(EXIT_CLEAN)
+            } else {
+                println!("{} example failures in {count} rules", failures.len());
+                Ok(EXIT_FINDINGS)
+            }
+        }
+    }
+}
+
+fn merge(set: RuleSet, extra: Vec<crate::rules::Rule>) -> anyhow::Result<RuleSet> {
+    let mut rules = set.rules;
+    for r in extra {
+        if let Some(existing) = rules.iter().find(|e| e.spec.id == r.spec.id) {
+            anyhow::bail!(
+                "{}: rule {}: duplicate rule id (already defined in {})",
+                r.source,
+                r.spec.id,
+                existing.source
+            );
+        }
+        rules.push(r);
+    }
+    Ok(RuleSet { rules })
+}
+
+/// Runs every example and negative example of the rules from `sources` through the
+/// whole rule set (so rule priority counts as it will in a real scan) and describes
+/// each one that does not behave as written.
+pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<String>> {
+    let targets: Vec<(String, String, Option<String>, Vec<String>, Vec<String>)> = set
+        .rules
+        .iter()
+        .filter(|r| sources.contains(&r.source))
+        .map(|r| {
+            (
+                r.source.clone(),
+                r.spec.id.clone(),
+                r.spec.example_path.clone(),
+                r.spec.examples.clone(),
+                r.spec.negative_examples.clone(),
+            )
+        })
+        .collect();
+    let matcher = Matcher::new(set).context("cannot build the keyword prefilter")?;
+    let mut failures = Vec::new();
+    for (source, id, example_path, examples, negatives) in targets {
+        let path = example_path.as_deref().unwrap_or("example.txt");
+        let origin = Origin {
+            path: Some(path),
+            location: "file",
+        };
+        if examples.is_empty() {
+            failures.push(format!("{source}: rule {id}: has no examples"));
+        }
+        for (i, example) in examples.iter().enumerate() {
+            let found = scan_bytes(&matcher, example.as_bytes(), origin);
+            if !found.iter().any(|f| f.rule == id) {
+                let others: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+                failures.push(format!(
+                    "{source}: rule {id}: example {} does not match (found: {})",
+                    i + 1,
+                    if others.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        others.join(", ")
+                    }
+                ));
+            }
+        }
+        for (i, example) in negatives.iter().enumerate() {
+            let found = scan_bytes(&matcher, example.as_bytes(), origin);
+            if found.iter().any(|f| f.rule == id) {
+                failures.push(format!(
+                    "{source}: rule {id}: negative example {} matches",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(failures)
+}

@@ -1,0 +1,140 @@
+//! `leakscope scan`: source → blob → matcher → finding → verdict → report.
+
+use super::{OutputArgs, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::baseline;
+use crate::matcher::Matcher;
+use crate::report::{write_report, Report, Summary};
+use crate::rules::RuleSet;
+use crate::source::git::GitArgs;
+use crate::source::tree::{scan_tree, TreeOptions};
+use crate::source::{git, staged};
+use crate::verify::{FailOn, VerifyFlags};
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (a repository with --git / --staged).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub rules: RulesFlag,
+    /// Also scan files that .gitignore / .ignore would skip.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are reported, not followed forever).
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Leave out paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Skip files larger than this many bytes (counted in the summary).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Worker threads (0 = one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Ignore findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the fingerprints of this scan's findings to FILE (sorted, secret-free).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Exit 0 even when findings are reported (audits).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub verify: VerifyFlags,
+}
+
+/// `--rules FILE_OR_DIR`, shared by the commands that load token rules.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RulesFlag {
+    /// Add rules from a TOML file, or every *.toml in a directory (repeatable).
+    #[arg(long = "rules", id = "rules", value_name = "FILE_OR_DIR")]
+    pub rule_paths: Vec<PathBuf>,
+}
+
+impl RulesFlag {
+    pub fn load(&self) -> anyhow::Result<RuleSet> {
+        Ok(RuleSet::with_user_rules(&self.rule_paths)?)
+    }
+
+    pub fn matcher(&self) -> anyhow::Result<Matcher> {
+        Matcher::new(self.load()?).context("cannot build the keyword prefilter")
+    }
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let matcher = args.rules.matcher()?;
+    let baseline_set = match &args.baseline {
+        Some(path) => Some(baseline::load(path)?),
+        None => None,
+    };
+    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let mut outcome = if args.git.git || args.git.staged {
+        let repo = match args.paths.as_slice() {
+            [one] => one.clone(),
+            _ => anyhow::bail!("--git and --staged take one repository path"),
+        };
+        if args.git.git {
+            git::scan_history(&matcher, &repo, &args.git, progress)?
+        } else {
+            staged::scan_staged(&matcher, &repo, &args.git)?
+        }
+    } else {
+        let options = TreeOptions {
+            no_ignore: args.no_ignore,
+            follow_links: args.follow,
+            threads: args.threads,
+            exclude: args.exclude.clone(),
+            max_file_size: args.max_file_size,
+        };
+        scan_tree(&matcher, &args.paths, &options)?
+    };
+    if let Some(set) = &baseline_set {
+        baseline::apply(&mut outcome.findings, set);
+    }
+    let verify_wanted = args.verify.verify || args.verify.fail_on == FailOn::Live;
+    if verify_wanted {
+        crate::verify::verify_findings(&mut outcome.findings, &args.verify)?;
+    }
+    if let Some(path) = &args.write_baseline {
+        baseline::write(path, &outcome.findings)?;
+    }
+    let mut report = Report {
+        findings: outcome.findings,
+        summary: Summary {
+            stats: outcome.stats,
+            notes: outcome.notes,
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Summary::default()
+        },
+        errors: outcome.errors,
+    };
+    report.recount();
+    let (mut out, options) = args.output.open()?;
+    write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
+    let failing = match args.verify.fail_on {
+        FailOn::Any => report.summary.findings,
+        FailOn::Live => report.summary.live.unwrap_or(0),
+    };
+    Ok(if failing > 0 && !args.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+use std::io::Write as _;

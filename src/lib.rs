@@ -1,0 +1,20 @@
+//! leakscope: finds GitHub and Anaconda access tokens before they leak, cleans up after
+//! they did, and lints token hygiene.
+//!
+//! The pipeline, one module per stage: [`source`] (working tree, git history, staged
+//! index) → [`blob`] (bytes to findings) → [`matcher`] (keyword prefilter, then
+//! [`rules`]' regexes and [`validators`]) → [`finding`] → [`verify`] (verdict) →
+//! [`report`]. [`lint`] checks token hygiene beside it.
+
+pub mod baseline;
+pub mod blob;
+pub mod cli;
+pub mod commands;
+pub mod finding;
+pub mod lint;
+pub mod matcher;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod validators;
+pub mod verify;

@@ -1,0 +1,1 @@
+//! Token-hygiene lints. (Being built: issue 6.)

@@ -1,0 +1,254 @@
+//! Token rules as data: the TOML format, the built-in files, and loading user files.
+//!
+//! Rules live in `rules/*.toml` so that adding a token form is a data change with its
+//! own examples, not a code change. The built-in files are compiled into the binary;
+//! `--rules FILE_OR_DIR` adds the user's. Every rule carries `examples` that must match
+//! and `negative_examples` that must not, and `leakscope rules check` runs them.
+
+use crate::validators::Validator;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The built-in token rule files, in load order (earlier rules win a tie on the same span).
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("rules/github.toml", include_str!("../rules/github.toml")),
+    (
+        "rules/anaconda.toml",
+        include_str!("../rules/anaconda.toml"),
+    ),
+];
+
+/// The longest match a rule may produce, and how far a prefilter window reaches from a
+/// keyword hit. Bounded so that memory and time per hit stay bounded on minified files.
+pub const WINDOW_RADIUS: usize = 4096;
+
+/// One `[[rule]]` table, as written in a rule file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    pub regex: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub validator: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub example_path: Option<String>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// A rule ready to run.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub spec: RuleSpec,
+    pub regex: regex::bytes::Regex,
+    pub path: Option<regex::Regex>,
+    pub validator: Option<Validator>,
+    /// The file the rule came from (`rules/github.toml` for built-ins).
+    pub source: String,
+}
+
+impl Rule {
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    /// Whether the rule applies to a file at `path` (`None`: no path, e.g. a commit message).
+    pub fn applies_to(&self, path: Option<&str>) -> bool {
+        match (&self.path, path) {
+            (None, _) => true,
+            (Some(re), Some(p)) => re.is_match(p),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// A rule file that could not be used, with the file and (where known) the rule and line.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{file}: cannot read rule file: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: invalid rule file: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: rule {id}: {message}")]
+    Invalid {
+        file: String,
+        id: String,
+        message: String,
+    },
+}
+
+/// All rules in load order.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules compiled into the binary.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (file, text) in BUILTIN_FILES {
+            set.extend(parse_rules(text, file)?)?;
+        }
+        Ok(set)
+    }
+
+    /// Built-in rules plus every `*.toml` file named (directories are read, sorted).
+    pub fn with_user_rules(extra: &[PathBuf]) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::builtin()?;
+        for path in extra {
+            for file in rule_files(path)? {
+                set.extend(load_rule_file(&file)?)?;
+            }
+        }
+        Ok(set)
+    }
+
+    fn extend(&mut self, rules: Vec<Rule>) -> Result<(), RuleError> {
+        for rule in rules {
+            if let Some(existing) = self.rules.iter().find(|r| r.spec.id == rule.spec.id) {
+                return Err(RuleError::Invalid {
+                    file: rule.source.clone(),
+                    id: rule.spec.id.clone(),
+                    message: format!("duplicate rule id (already defined in {})", existing.source),
+                });
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+}
+
+/// `path` itself if it is a file, else the `*.toml` files directly inside it, sorted.
+pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let read_err = |source| RuleError::Read {
+        file: path.display().to_string(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "toml") && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+pub fn load_rule_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+        file: path.display().to_string(),
+        source,
+    })?;
+    parse_rules(&text, &path.display().to_string())
+}
+
+/// Parses and compiles one rule file. Checks what can be checked without running
+/// examples: ids, regex syntax, exactly one capture group, known validator, keywords.
+pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
+    let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        line: e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0),
+        message: e.message().to_string(),
+    })?;
+    if parsed.rule.is_empty() {
+        return Err(RuleError::Parse {
+            file: file.to_string(),
+            line: 1,
+            message: "no [[rule]] tables".into(),
+        });
+    }
+    parsed
+        .rule
+        .into_iter()
+        .map(|spec| compile_rule(spec, file))
+        .collect()
+}
+
+fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, RuleError> {
+    let invalid = |message: String| RuleError::Invalid {
+        file: file.to_string(),
+        id: spec.id.clone(),
+        message,
+    };
+    let id_ok = !spec.id.is_empty()
+        && spec.id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'_'
+        });
+    if !id_ok {
+        return Err(invalid("id must be non-empty lowercase [a-z0-9._-]".into()));
+    }
+    let regex = regex::bytes::RegexBuilder::new(&spec.regex)
+        .size_limit(32 << 20)
+        .build()
+        .map_err(|e| invalid(format!("bad regex: {e}")))?;
+    if regex.captures_len() != 2 {
+        return Err(invalid(format!(
+            "regex must have exactly one capture group (the secret), found {}",
+            regex.captures_len() - 1
+        )));
+    }
+    let path = match &spec.path {
+        Some(p) => Some(regex::Regex::new(p).map_err(|e| invalid(format!("bad path regex: {e}")))?),
+        None => None,
+    };
+    if spec.keywords.is_empty() && path.is_none() {
+        return Err(invalid(
+            "a rule needs keywords (for the prefilter) or a path (to run on whole files)".into(),
+        ));
+    }
+    if spec.keywords.iter().any(|k| k.is_empty()) {
+        return Err(invalid("empty keyword".into()));
+    }
+    let validator = match &spec.validator {
+        Some(name) => Some(Validator::from_name(name).ok_or_else(|| {
+            invalid(format!(
+                "unknown validator {name:?} (known: {})",
+                Validator::NAMES.join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    Ok(Rule {
+        source: file.to_string(),
+        spec,
+        regex,
+        path,
+        validator,
+    })
+}

@@ -1,0 +1,72 @@
+//! Where blobs come from: a working tree, git history, or the staged index.
+//! Each source turns its input into findings with [`crate::blob`] and counts what it
+//! read, skipped and could not read, so nothing is lost silently.
+
+pub mod git;
+pub mod staged;
+pub mod tree;
+
+use crate::finding::Finding;
+use serde::Serialize;
+
+/// Something that could not be read. The scan goes on; the report lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanError {
+    /// The file, or `None` when the error is about a git object or ref.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A git object id or ref, when that is what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    pub message: String,
+}
+
+impl ScanError {
+    pub fn at_path(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ScanError {
+            path: Some(path.into()),
+            object: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at_object(object: impl Into<String>, message: impl Into<String>) -> Self {
+        ScanError {
+            path: None,
+            object: Some(object.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Counters every source fills in.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Files (or blobs, or staged files) whose content was scanned.
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    /// Skipped because the content looked binary (a NUL byte near the start).
+    pub skipped_binary: u64,
+    /// Skipped because larger than the size limit.
+    pub skipped_too_large: u64,
+    /// Symbolic links not followed (pass `--follow` to follow them).
+    pub skipped_symlinks: u64,
+    /// Commits walked (history scans only).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub commits_scanned: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What a source gives back.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    pub errors: Vec<ScanError>,
+    /// Facts the user must know to read the result right (e.g. "shallow clone: history
+    /// is partial", "nothing was scanned").
+    pub notes: Vec<String>,
+}

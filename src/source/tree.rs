@@ -1,0 +1,279 @@
+//! The working-tree source: a parallel, ignore-aware walk that reads each file once.
+//!
+//! Recall comes first. Hidden files (`.env`, `.condarc`) are scanned, `vendor/`, lock
+//! files and minified files are scanned, and binary files are recognised by content,
+//! not by name. Only `.git/` is never entered. `.gitignore`, `.ignore` and git's global
+//! excludes are honoured unless `--no-ignore`, as in ripgrep.
+
+use super::{ScanError, ScanOutcome, Stats};
+use crate::blob::{scan_reader, Origin};
+use crate::finding::Finding;
+use crate::matcher::Matcher;
+use ignore::{WalkBuilder, WalkState};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Default)]
+pub struct TreeOptions {
+    /// Also scan what .gitignore/.ignore would skip.
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow_links: bool,
+    /// Worker threads; 0 = one per core.
+    pub threads: usize,
+    /// Paths to leave out, as gitignore-style globs.
+    pub exclude: Vec<String>,
+    /// Files larger than this are skipped and counted (None = no limit).
+    pub max_file_size: Option<u64>,
+}
+
+/// A root that cannot be scanned at all: the whole command fails (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct RootError {
+    pub path: String,
+    pub message: String,
+}
+
+/// One file the walk yielded.
+pub struct WalkedFile<'a> {
+    pub path: &'a Path,
+    /// The path as reports show it: relative to the working directory as given, `/`
+    /// separated, without a leading `./`.
+    pub display: String,
+}
+
+/// Every error a walk met (unreadable directory, symlink loop, bad glob), per path.
+#[derive(Default)]
+pub struct WalkErrors(pub Mutex<Vec<ScanError>>);
+
+/// Walks `roots` in parallel, calling `visit` for each regular file (and, with
+/// `follow_links`, each file behind a link). Explicit file roots are always visited,
+/// even when an ignore file would skip them, as ripgrep does.
+pub fn walk<F>(
+    roots: &[PathBuf],
+    options: &TreeOptions,
+    skipped_symlinks: &AtomicU64,
+    visit: F,
+) -> Result<Vec<ScanError>, RootError>
+where
+    F: Fn(WalkedFile<'_>) + Sync,
+{
+    for root in roots {
+        if let Err(e) = std::fs::metadata(root) {
+            return Err(RootError {
+                path: root.display().to_string(),
+                message: format!("cannot scan: {e}"),
+            });
+        }
+    }
+    let Some((first, rest)) = roots.split_first() else {
+        return Ok(Vec::new());
+    };
+    let mut builder = WalkBuilder::new(first);
+    for root in rest {
+        builder.add(root);
+    }
+    builder
+        .hidden(false)
+        .follow_links(options.follow_links)
+        .threads(options.threads)
+        .git_ignore(!options.no_ignore)
+        .git_global(!options.no_ignore)
+        .git_exclude(!options.no_ignore)
+        .ignore(!options.no_ignore)
+        .parents(!options.no_ignore)
+        .require_git(false)
+        .filter_entry(|entry| entry.file_name() != ".git");
+    if !options.exclude.is_empty() {
+        let mut overrides = ignore::overrides::OverrideBuilder::new(".");
+        for glob in &options.exclude {
+            overrides.add(&format!("!{glob}")).map_err(|e| RootError {
+                path: format!("--exclude {glob}"),
+                message: e.to_string(),
+            })?;
+        }
+        builder.overrides(overrides.build().map_err(|e| RootError {
+            path: "--exclude".into(),
+            message: e.to_string(),
+        })?);
+    }
+    let errors = WalkErrors::default();
+    builder.build_parallel().run(|| {
+        Box::new(|entry| {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    record_walk_error(&errors, err);
+                    return WalkState::Continue;
+                }
+            };
+            let Some(file_type) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if file_type.is_symlink() {
+                // Only reached without --follow: the walker resolves links otherwise.
+                skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                return WalkState::Continue;
+            }
+            if !file_type.is_file() {
+                return WalkState::Continue;
+            }
+            visit(WalkedFile {
+                path: entry.path(),
+                display: display_path(entry.path()),
+            });
+            WalkState::Continue
+        })
+    });
+    Ok(errors.0.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn record_walk_error(errors: &WalkErrors, err: ignore::Error) {
+    let (path, message) = split_walk_error(&err);
+    let mut list = errors.0.lock().unwrap_or_else(|e| e.into_inner());
+    list.push(ScanError {
+        path,
+        object: None,
+        message,
+    });
+}
+
+/// ignore's errors wrap the path and line around the cause; pull the path out so
+/// reports can list it as a field.
+fn split_walk_error(err: &ignore::Error) -> (Option<String>, String) {
+    match err {
+        ignore::Error::WithPath { path, err } => {
+            (Some(display_path(path)), split_walk_error(err).1)
+        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            split_walk_error(err)
+        }
+        ignore::Error::Loop { child, ancestor } => (
+            Some(display_path(child)),
+            format!(
+                "symbolic link loop (points back to {})",
+                display_path(ancestor)
+            ),
+        ),
+        other => (None, other.to_string()),
+    }
+}
+
+pub fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    if std::path::MAIN_SEPARATOR == '\\' {
+        text.replace('\\', "/")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Scans every file under `roots`.
+pub fn scan_tree(
+    matcher: &Matcher,
+    roots: &[PathBuf],
+    options: &TreeOptions,
+) -> Result<ScanOutcome, RootError> {
+    let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
+    let errors: Mutex<Vec<ScanError>> = Mutex::new(Vec::new());
+    let counters = Counters::default();
+    let walk_errors = walk(roots, options, &counters.skipped_symlinks, |file| {
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUFFER.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            match scan_file(matcher, &file, options, &mut buffer, &counters) {
+                Ok(mut found) if !found.is_empty() => {
+                    findings
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .append(&mut found);
+                }
+                Ok(_) => {}
+                Err(message) => errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(ScanError::at_path(file.display.clone(), message)),
+            }
+            // Do not keep a huge buffer alive after one huge file.
+            if buffer.capacity() > 2 * crate::blob::CHUNK_SIZE {
+                *buffer = Vec::new();
+            }
+        });
+    })?;
+    let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.extend(walk_errors);
+    errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
+    let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
+    findings.sort_by_key(|f| f.sort_key());
+    let mut notes = Vec::new();
+    let stats = counters.into_stats();
+    if stats.files_scanned == 0 {
+        notes.push("no file was scanned".to_string());
+    }
+    Ok(ScanOutcome {
+        findings,
+        stats,
+        errors,
+        notes,
+    })
+}
+
+#[derive(Default)]
+struct Counters {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+    too_large: AtomicU64,
+    skipped_symlinks: AtomicU64,
+}
+
+impl Counters {
+    fn into_stats(self) -> Stats {
+        Stats {
+            files_scanned: self.files.into_inner(),
+            bytes_scanned: self.bytes.into_inner(),
+            skipped_binary: self.binary.into_inner(),
+            skipped_too_large: self.too_large.into_inner(),
+            skipped_symlinks: self.skipped_symlinks.into_inner(),
+            commits_scanned: 0,
+        }
+    }
+}
+
+fn scan_file(
+    matcher: &Matcher,
+    file: &WalkedFile<'_>,
+    options: &TreeOptions,
+    buffer: &mut Vec<u8>,
+    counters: &Counters,
+) -> Result<Vec<Finding>, String> {
+    let mut handle = std::fs::File::open(file.path).map_err(|e| format!("cannot open: {e}"))?;
+    if let Some(limit) = options.max_file_size {
+        let len = handle
+            .metadata()
+            .map_err(|e| format!("cannot stat: {e}"))?
+            .len();
+        if len > limit {
+            counters.too_large.fetch_add(1, Ordering::Relaxed);
+            return Ok(Vec::new());
+        }
+    }
+    let origin = Origin {
+        path: Some(&file.display),
+        location: "file",
+    };
+    let scanned = scan_reader(matcher, &mut handle, origin, buffer)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if scanned.binary {
+        counters.binary.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counters.files.fetch_add(1, Ordering::Relaxed);
+        counters.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
+    }
+    Ok(scanned.findings)
+}
