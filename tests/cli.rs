@@ -1,0 +1,605 @@
+//! End-to-end tests of `leakscope scan` over working trees: formats, exit codes,
+//! ignore rules, hidden/binary/unreadable files, symlinks, encodings, huge files,
+//! baselines and inline allows.
+//!
+//! Tokens here are generated at test time with the real checksum: well-formed, never
+//! issued. `fixtures/scan/` holds static ones made the same way (see its README).
+
+use assert_cmd::Command;
+use leakscope::validators::github_checksum;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+
+fn leakscope() -> Command {
+    let mut cmd = Command::cargo_bin("leakscope").unwrap();
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scan")
+}
+
+/// A well-formed classic PAT that was never issued: 30 characters derived from `seed`
+/// plus the real checksum.
+fn fake_pat(seed: u32) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    let random: String = (0..30)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            ALPHABET[(state % 62) as usize] as char
+        })
+        .collect();
+    format!("ghp_{random}{}", github_checksum(&random))
+}
+
+fn scan_json(args: &[&str], dir: &Path) -> (i32, Value) {
+    let out = leakscope()
+        .current_dir(dir)
+        .arg("scan")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), json)
+}
+
+fn paths(json: &Value) -> Vec<String> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn leaky_fixture_tree_finds_every_token_and_exits_1() {
+    let (code, json) = scan_json(&["leaky"], &fixtures());
+    assert_eq!(code, 1);
+    let mut found = paths(&json);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "leaky/.condarc",
+            "leaky/.env",
+            "leaky/deploy.sh",
+            "leaky/src/settings.py",
+            "leaky/vendor/app.min.js"
+        ]
+    );
+    let summary = &json["summary"];
+    assert_eq!(summary["findings"], 5);
+    assert_eq!(summary["suppressed_inline"], 1);
+    assert_eq!(summary["skipped_binary"], 1);
+    assert_eq!(summary["errors"], 0);
+    for f in json["findings"].as_array().unwrap() {
+        for key in ["rule", "path", "line", "column", "secret", "fingerprint"] {
+            assert!(!f[key].is_null(), "missing {key} in {f}");
+        }
+        assert!(
+            f["secret"].as_str().unwrap().contains('…'),
+            "secret not redacted: {f}"
+        );
+        assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
+    }
+}
+
+#[test]
+fn clean_tree_exits_0_and_exit_zero_overrides_findings() {
+    leakscope()
+        .current_dir(fixtures())
+        .args(["scan", "clean"])
+        .assert()
+        .code(0);
+    leakscope()
+        .current_dir(fixtures())
+        .args(["scan", "leaky", "--exit-zero"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn positions_are_one_based_and_crlf_safe() {
+    let (_, json) = scan_json(&["leaky"], &fixtures());
+    let by_path = |p: &str| {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap()
+            .clone()
+    };
+    let crlf = by_path("leaky/deploy.sh");
+    assert_eq!(
+        (crlf["line"].as_u64(), crlf["column"].as_u64()),
+        (Some(2), Some(17))
+    );
+    assert!(!crlf["snippet"].as_str().unwrap().contains('\r'));
+    let py = by_path("leaky/src/settings.py");
+    assert_eq!(
+        (
+            py["line"].as_u64(),
+            py["column"].as_u64(),
+            py["end_column"].as_u64()
+        ),
+        (Some(2), Some(17), Some(57))
+    );
+}
+
+#[test]
+fn human_output_redacts_and_show_secrets_reveals() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = fake_pat(1);
+    fs::write(dir.path().join("a.txt"), format!("key = {token}\n")).unwrap();
+    let out = leakscope()
+        .current_dir(dir.path())
+        .args(["scan", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text.contains("a.txt:1:7"), "{text}");
+    assert!(
+        text.contains(&format!("{}…(40 chars)", &token[..6])),
+        "{text}"
+    );
+    assert!(!text.contains(&token));
+    assert!(!text.contains("\u{1b}["), "no color when not a terminal");
+    for format in ["human", "json", "jsonl", "sarif"] {
+        let hidden = leakscope()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&hidden.stdout).contains(&token),
+            "{format} leaks the secret"
+        );
+        let shown = leakscope()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--show-secrets", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&shown.stdout).contains(&token),
+            "{format} --show-secrets"
+        );
+    }
+}
+
+#[test]
+fn jsonl_is_one_finding_per_line() {
+    let out = leakscope()
+        .current_dir(fixtures())
+        .args(["scan", "leaky", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5);
+    for line in lines {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v["rule"].is_string());
+    }
+}
+
+#[test]
+fn sarif_has_the_fields_code_scanning_requires() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("dir with space")).unwrap();
+    fs::write(
+        dir.path().join("dir with space/x.env"),
+        format!("T={}\n", fake_pat(2)),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("ok.txt"),
+        format!("T={} # leakscope:allow\n", fake_pat(3)),
+    )
+    .unwrap();
+    let out = leakscope()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Required by the SARIF 2.1.0 schema: version, runs[].tool.driver.name,
+    // results[].message.text; GitHub also wants ruleId, locations, partialFingerprints.
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "leakscope");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "each rule once");
+    for r in rules {
+        assert!(r["shortDescription"]["text"].is_string());
+    }
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        2,
+        "the allowed finding is kept, as suppressed"
+    );
+    for r in results {
+        assert!(r["message"]["text"].is_string());
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+        assert!(r["partialFingerprints"]["leakscope/v1"].is_string());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    }
+    let uris: Vec<&str> = results
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(uris.contains(&"dir%20with%20space/x.env"), "{uris:?}");
+    let suppressed: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "inSource");
+}
+
+#[test]
+fn gitignore_is_honoured_hidden_files_scanned_and_no_ignore_scans_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join(".gitignore"), "build/\n").unwrap();
+    fs::write(root.join(".ignore"), "secret-notes.txt\n").unwrap();
+    fs::create_dir_all(root.join("build")).unwrap();
+    fs::create_dir_all(root.join(".git")).unwrap();
+    fs::write(root.join("build/out.txt"), fake_pat(4)).unwrap();
+    fs::write(root.join("secret-notes.txt"), fake_pat(5)).unwrap();
+    fs::write(root.join(".git/config"), fake_pat(6)).unwrap();
+    fs::write(root.join(".env"), format!("GH={}\n", fake_pat(7))).unwrap();
+    let (code, json) = scan_json(&["."], root);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&json), [".env"]);
+    let (_, json) = scan_json(&[".", "--no-ignore"], root);
+    let mut all = paths(&json);
+    all.sort();
+    assert_eq!(
+        all,
+        [".env", "build/out.txt", "secret-notes.txt"],
+        ".git/ is never entered"
+    );
+    // An explicitly named file is scanned even if ignored, as in ripgrep.
+    let (_, json) = scan_json(&["build/out.txt"], root);
+    assert_eq!(paths(&json), ["build/out.txt"]);
+    // --exclude leaves paths out.
+    let (_, json) = scan_json(&[".", "--no-ignore", "--exclude", "build/**"], root);
+    assert!(!paths(&json).contains(&"build/out.txt".to_string()));
+}
+
+#[test]
+fn binary_files_are_skipped_by_content_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("image.png"),
+        format!("not really a png {}\n", fake_pat(8)),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("data.txt"),
+        format!("\0\0{}\n", fake_pat(9)),
+    )
+    .unwrap();
+    let (_, json) = scan_json(&["."], dir.path());
+    assert_eq!(paths(&json), ["image.png"]);
+    assert_eq!(json["summary"]["skipped_binary"], 1);
+}
+
+#[test]
+fn invalid_utf8_and_latin1_text_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"caf\xe9 \xff\xfe token=".to_vec();
+    bytes.extend_from_slice(fake_pat(10).as_bytes());
+    bytes.push(b'\n');
+    fs::write(dir.path().join("latin1.txt"), bytes).unwrap();
+    let (_, json) = scan_json(&["."], dir.path());
+    let f = &json["findings"][0];
+    assert_eq!(f["path"], "latin1.txt");
+    assert_eq!(
+        f["column"], 15,
+        "columns count code points, invalid bytes as one each"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_not_followed_by_default_and_loops_are_reported_with_follow() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir(root.join("sub")).unwrap();
+    fs::write(root.join("sub/real.txt"), format!("{}\n", fake_pat(11))).unwrap();
+    symlink("..", root.join("sub/loop")).unwrap();
+    symlink("real.txt", root.join("sub/link.txt")).unwrap();
+    symlink("missing-target", root.join("dangling")).unwrap();
+    let (code, json) = scan_json(&["."], root);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&json), ["sub/real.txt"]);
+    assert_eq!(json["summary"]["skipped_symlinks"], 3);
+    let (_, json) = scan_json(&[".", "--follow"], root);
+    let errors = json["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("loop")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"].as_str().unwrap_or("").contains("dangling")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        json["summary"]["errors"].as_u64().unwrap() as usize,
+        errors.len()
+    );
+    assert!(paths(&json).contains(&"sub/link.txt".to_string()));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_file_is_reported_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.txt"), format!("{}\n", fake_pat(12))).unwrap();
+    // /proc/self/mem opens but fails to read at offset 0 (EIO), even as root, which
+    // a chmod 000 file would not.
+    let (code, json) = scan_json(&[".", "/proc/self/mem"], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(paths(&json), ["a.txt"]);
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "/proc/self/mem");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("cannot read"));
+    assert_eq!(json["summary"]["errors"], 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_permission_denied_file_is_reported_when_not_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked.txt");
+    fs::write(&locked, fake_pat(13)).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&locked).is_ok() {
+        // Running as root: permissions do not apply; the /proc test covers read errors.
+        return;
+    }
+    let (_, json) = scan_json(&["."], dir.path());
+    assert_eq!(json["errors"][0]["path"], "locked.txt");
+}
+
+#[test]
+fn missing_root_bad_flag_and_bad_rule_file_exit_2() {
+    leakscope()
+        .args(["scan", "does/not/exist"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("does/not/exist"));
+    leakscope()
+        .args(["scan", "--no-such-flag"])
+        .assert()
+        .code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.toml");
+    fs::write(&rules, "[[rule]]\nid = \"x.y\"\nname = \"n\"\nprovider = \"p\"\nkeywords = [\"k\"]\nregex = '''(unclosed'''\n").unwrap();
+    leakscope()
+        .args(["scan", ".", "--rules"])
+        .arg(&rules)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("bad.toml: rule x.y: bad regex"));
+}
+
+#[test]
+fn user_rules_extend_the_builtin_set() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("mine.toml"),
+        r#"
+[[rule]]
+id = "acme.deploy-key"
+name = "ACME deploy key"
+provider = "acme"
+keywords = ["acme_"]
+regex = '''\b(acme_[a-z0-9]{16})\b'''
+examples = ["acme_0123abcd4567efgh"]
+negative_examples = ["acme_short"]
+"#,
+    )
+    .unwrap();
+    fs::write(dir.path().join("app.cfg"), "key=acme_9a8b7c6d5e4f3a2b\n").unwrap();
+    let (code, json) = scan_json(&[".", "--rules", "mine.toml"], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(json["findings"][0]["rule"], "acme.deploy-key");
+    leakscope()
+        .current_dir(dir.path())
+        .args(["rules", "check", "mine.toml"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("1 rules ok"));
+    leakscope()
+        .current_dir(dir.path())
+        .args(["rules", "list", "--rules", "mine.toml"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("acme.deploy-key"))
+        .stdout(predicates::str::contains("github.classic-pat"));
+}
+
+#[test]
+fn baseline_suppresses_known_findings_survives_moves_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let old = fake_pat(14);
+    fs::write(root.join("a.txt"), format!("x\n{old}\n")).unwrap();
+    leakscope()
+        .current_dir(root)
+        .args(["scan", ".", "--write-baseline", "base.json", "--exit-zero"])
+        .assert()
+        .code(0);
+    let first = fs::read(root.join("base.json")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&first).contains(&old),
+        "baseline holds no secret"
+    );
+    leakscope()
+        .current_dir(root)
+        .args(["scan", ".", "--write-baseline", "base2.json", "--exit-zero"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        first,
+        fs::read(root.join("base2.json")).unwrap(),
+        "same tree, same bytes"
+    );
+    fs::remove_file(root.join("base2.json")).unwrap();
+    // Move the token to another line and file: still baselined.
+    fs::remove_file(root.join("a.txt")).unwrap();
+    fs::create_dir(root.join("moved")).unwrap();
+    fs::write(root.join("moved/b.txt"), format!("one\ntwo\nthree {old}\n")).unwrap();
+    let (code, json) = scan_json(&[".", "--baseline", "base.json"], root);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["suppressed_baseline"], 1);
+    // A new token is not.
+    fs::write(root.join("new.txt"), fake_pat(15)).unwrap();
+    let (code, json) = scan_json(&[".", "--baseline", "base.json"], root);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&json), ["new.txt"]);
+    // A broken baseline is an error naming the file.
+    fs::write(root.join("broken.json"), "{").unwrap();
+    leakscope()
+        .current_dir(root)
+        .args(["scan", ".", "--baseline", "broken.json"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("broken.json"));
+}
+
+#[test]
+fn output_file_gets_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.txt"), fake_pat(16)).unwrap();
+    leakscope()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "a.txt",
+            "--format",
+            "json",
+            "--output",
+            "report.json",
+        ])
+        .assert()
+        .code(1)
+        .stdout("");
+    let json: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["findings"], 1);
+}
+
+/// Tokens at the very end of a 200 MB file and across the streaming chunk seams are
+/// found once each, and the line numbers stay right.
+#[test]
+fn a_200_mb_file_is_streamed_and_seams_lose_nothing() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let mut file = std::io::BufWriter::new(fs::File::create(&path).unwrap());
+    let line = "2026-11-23T10:00:00Z INFO request served path=/api/v1/items status=200 bytes=5120 anaconda\n";
+    let chunk = leakscope::blob::CHUNK_SIZE;
+    let mut written = 0usize;
+    let mut lines = 0usize;
+    let mut planted = Vec::new();
+    let mut seed = 100;
+    while written < 200_000_000 {
+        // Plant a token so that it straddles each chunk seam.
+        let next_seam = (written / chunk + 1) * chunk;
+        if next_seam - written < line.len() + 60 && next_seam - written > 20 {
+            let token = fake_pat(seed);
+            seed += 1;
+            let pad = next_seam - written - 21;
+            let text = format!("{} {token}\n", "p".repeat(pad));
+            file.write_all(text.as_bytes()).unwrap();
+            written += text.len();
+            lines += 1;
+            planted.push(lines);
+            continue;
+        }
+        file.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+        lines += 1;
+    }
+    file.write_all(format!("last {}", fake_pat(99)).as_bytes())
+        .unwrap();
+    lines += 1;
+    planted.push(lines);
+    file.flush().unwrap();
+    drop(file);
+    let (code, json) = scan_json(&["big.log"], dir.path());
+    assert_eq!(code, 1);
+    let found: Vec<usize> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(found, planted);
+    assert!(json["summary"]["bytes_scanned"].as_u64().unwrap() > 200_000_000);
+}
+
+#[test]
+fn placeholders_and_env_references_are_not_findings() {
+    let (code, json) = scan_json(&["clean"], &fixtures());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["files_scanned"], 2);
+}
+
+#[test]
+fn a_wrong_checksum_is_not_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut token = fake_pat(17).into_bytes();
+    token[10] = if token[10] == b'a' { b'b' } else { b'a' };
+    fs::write(dir.path().join("a.txt"), token).unwrap();
+    leakscope()
+        .current_dir(dir.path())
+        .args(["scan", "."])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn empty_directory_says_nothing_was_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, json) = scan_json(&["."], dir.path());
+    assert_eq!(code, 0);
+    assert_eq!(json["summary"]["notes"][0], "no file was scanned");
+}

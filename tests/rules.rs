@@ -1,0 +1,125 @@
+//! Every token rule file in `rules/` carries examples that must match and negative
+//! examples that must not; this runs them all through the real matcher, with the whole
+//! built-in rule set loaded so rule priority counts as it does in a scan.
+
+use leakscope::commands::rules::example_failures;
+use leakscope::rules::{parse_rules, RuleSet, BUILTIN_FILES};
+use std::path::Path;
+
+/// Data files in rules/ that are not token rules (lint facts).
+const LINT_DATA: &[&str] = &["scopes.toml", "actions.toml"];
+
+#[test]
+fn every_builtin_rule_example_behaves() {
+    let set = RuleSet::builtin().expect("built-in rules load");
+    let sources: Vec<String> = BUILTIN_FILES.iter().map(|(f, _)| f.to_string()).collect();
+    let failures = example_failures(set, &sources).unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_token_rule_file_in_rules_dir_is_built_in_and_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".toml") || LINT_DATA.contains(&name.as_str()) {
+            continue;
+        }
+        let builtin = format!("rules/{name}");
+        assert!(
+            BUILTIN_FILES.iter().any(|(f, _)| *f == builtin),
+            "{builtin} is not compiled into the binary (add it to BUILTIN_FILES)"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rules = parse_rules(&text, &builtin).unwrap();
+        for rule in &rules {
+            assert!(
+                rule.spec.examples.len() >= 2,
+                "{}: fewer than 2 examples",
+                rule.spec.id
+            );
+            assert!(
+                rule.spec.negative_examples.len() >= 2,
+                "{}: fewer than 2 negative examples",
+                rule.spec.id
+            );
+            assert!(rule.spec.provider == "github" || rule.spec.provider == "anaconda");
+            assert!(rule
+                .spec
+                .id
+                .starts_with(&format!("{}.", rule.spec.provider)));
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, BUILTIN_FILES.len());
+}
+
+#[test]
+fn a_broken_example_is_reported() {
+    let mut set = RuleSet::builtin().unwrap();
+    let user = parse_rules(
+        r#"
+[[rule]]
+id = "user.thing"
+name = "user thing"
+provider = "user"
+keywords = ["thing_"]
+regex = '''(thing_[0-9]{4})'''
+examples = ["thing_12ab"]
+negative_examples = ["thing_1234"]
+"#,
+        "user.toml",
+    )
+    .unwrap();
+    set.rules.extend(user);
+    let failures = example_failures(set, &["user.toml".to_string()]).unwrap();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[0].contains("example 1 does not match"));
+    assert!(failures[1].contains("negative example 1 matches"));
+}
+
+#[test]
+fn rule_file_errors_name_file_rule_and_line() {
+    let err = parse_rules("[[rule]]\nid = \"x\"\nname = 3\n", "bad.toml").unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("bad.toml:3:"), "{text}");
+
+    let two_groups = r#"
+[[rule]]
+id = "t.two"
+name = "two groups"
+provider = "t"
+keywords = ["k"]
+regex = '''(k)(x)'''
+"#;
+    let text = parse_rules(two_groups, "two.toml").unwrap_err().to_string();
+    assert!(
+        text.contains("two.toml: rule t.two: regex must have exactly one capture group"),
+        "{text}"
+    );
+
+    let unknown_validator = r#"
+[[rule]]
+id = "t.v"
+name = "v"
+provider = "t"
+keywords = ["k"]
+regex = '''(k)'''
+validator = "nope"
+"#;
+    let text = parse_rules(unknown_validator, "v.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("unknown validator \"nope\""), "{text}");
+
+    let no_keywords = r#"
+[[rule]]
+id = "t.n"
+name = "n"
+provider = "t"
+regex = '''(k)'''
+"#;
+    assert!(parse_rules(no_keywords, "n.toml").is_err());
+}
