@@ -82,15 +82,23 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let mut outcome = if args.git.git || args.git.staged {
+    let mut outcome = if args.git.git {
         let repo = match args.paths.as_slice() {
             [one] => one.clone(),
-            _ => anyhow::bail!("--git and --staged take one repository path"),
+            _ => anyhow::bail!("--git takes one repository path"),
         };
-        if args.git.git {
-            git::scan_history(&matcher, &repo, &args.git, progress)?
-        } else {
-            staged::scan_staged(&matcher, &repo, &args.git)?
+        let mut git_args = args.git.clone();
+        git_args.threads = args.threads;
+        if git_args.max_blob_size.is_none() {
+            git_args.max_blob_size = args.max_file_size;
+        }
+        git::scan_history(&matcher, &repo, &git_args, progress)?
+    } else if args.git.staged {
+        // One directory: the repository to check. Files (what the pre-commit framework
+        // passes): check those, in the repository around the current directory.
+        match args.paths.as_slice() {
+            [one] if one.is_dir() => staged::scan_staged(&matcher, one, &[])?,
+            files => staged::scan_staged(&matcher, std::path::Path::new("."), files)?,
         }
     } else {
         let options = TreeOptions {
@@ -99,6 +107,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             threads: args.threads,
             exclude: args.exclude.clone(),
             max_file_size: args.max_file_size,
+            progress,
         };
         scan_tree(&matcher, &args.paths, &options)?
     };

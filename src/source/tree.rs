@@ -26,6 +26,8 @@ pub struct TreeOptions {
     pub exclude: Vec<String>,
     /// Files larger than this are skipped and counted (None = no limit).
     pub max_file_size: Option<u64>,
+    /// Show files and bytes scanned on stderr while the scan runs.
+    pub progress: bool,
 }
 
 /// A root that cannot be scanned at all: the whole command fails (exit 2).
@@ -180,6 +182,11 @@ pub fn scan_tree(
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<ScanError>> = Mutex::new(Vec::new());
     let counters = Counters::default();
+    let spinner = options.progress.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
     let walk_errors = walk(roots, options, &counters.skipped_symlinks, |file| {
         thread_local! {
             static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -199,12 +206,25 @@ pub fn scan_tree(
                     .unwrap_or_else(|e| e.into_inner())
                     .push(ScanError::at_path(file.display.clone(), message)),
             }
+            if let Some(bar) = &spinner {
+                let files = counters.files.load(Ordering::Relaxed);
+                if files % 256 == 0 {
+                    let bytes = counters.bytes.load(Ordering::Relaxed);
+                    bar.set_message(format!(
+                        "{files} files, {}",
+                        crate::report::human::human_bytes(bytes)
+                    ));
+                }
+            }
             // Do not keep a huge buffer alive after one huge file.
             if buffer.capacity() > 2 * crate::blob::CHUNK_SIZE {
                 *buffer = Vec::new();
             }
         });
     })?;
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
     let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
     errors.extend(walk_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
@@ -241,6 +261,7 @@ impl Counters {
             skipped_too_large: self.too_large.into_inner(),
             skipped_symlinks: self.skipped_symlinks.into_inner(),
             commits_scanned: 0,
+            ..Stats::default()
         }
     }
 }
