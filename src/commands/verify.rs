@@ -1,8 +1,472 @@
-//! `leakscope verify`. (Being built: issue 5.)
+//! `leakscope verify`: check tokens without a scan, from findings JSON (`--input`), from
+//! `--token` values or from a file of tokens (`--tokens-file`).
+//!
+//! Findings JSON normally carries redacted secrets. The secret is then read again from
+//! the working tree: the finding's file is re-scanned with the same rules and the
+//! finding with the same fingerprint supplies it. If none matches (the file changed or
+//! is gone), that finding is reported as not recoverable; nothing is guessed or sent.
+//! A bare token is recognised by running the rules over it; one that no rule recognises
+//! is reported as an error and never sent anywhere.
+
+use super::scan::RulesFlag;
+use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::blob::{scan_bytes, Origin};
+use crate::finding::{fingerprint, redact, CommitInfo, Finding, Secret};
+use crate::matcher::Matcher;
+use crate::report::{write_report, Report, Summary};
+use crate::source::ScanError;
+use crate::verify::{NetworkFlags, Verdict, VerdictStatus, Verifier};
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where the secrets come from; shared by `verify` and `revoke`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct InputArgs {
+    /// Findings from `leakscope scan --format json` (or `jsonl`); `-` reads stdin.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// A token to check (repeatable). It shows in the process list and shell history:
+    /// prefer --tokens-file.
+    #[arg(long = "token", value_name = "VALUE")]
+    pub tokens: Vec<String>,
+    /// A file with one token per line (blank lines and `#` comments skipped); `-` reads
+    /// stdin.
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Directory the paths in --input findings are relative to (default: current).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+}
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub rules: RulesFlag,
+    #[command(flatten)]
+    pub network: NetworkFlags,
+}
 
-pub fn run(_args: VerifyArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("leakscope verify is not available yet")
+/// The findings to check, and what could not be turned into one.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    /// Files re-read to recover redacted secrets.
+    pub files_read: u64,
+    pub bytes_read: u64,
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let matcher = args.rules.matcher()?;
+    let policy = args.network.policy()?;
+    let mut inputs = load_inputs(&args.input, &matcher)?;
+    let verifier = Verifier::new(policy)?;
+    let checked = crate::verify::verify_with(&verifier, &mut inputs.findings);
+    let exit = exit_code(&inputs);
+    let mut report = into_report(inputs, started, checked);
+    report.recount();
+    let (mut out, options) = args.output.open()?;
+    write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
+    Ok(exit)
+}
+
+/// 1 if any token is live (an incident comes first), else 2 if some input could not be
+/// used, else 0.
+pub fn exit_code(inputs: &Inputs) -> i32 {
+    let live = inputs
+        .findings
+        .iter()
+        .any(|f| f.verdict.as_ref().is_some_and(|v| v.is_live()));
+    if live {
+        EXIT_FINDINGS
+    } else if !inputs.errors.is_empty() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+pub fn into_report(inputs: Inputs, started: Instant, checked: usize) -> Report {
+    let mut counts = [0usize; 3];
+    for f in &inputs.findings {
+        if let Some(v) = &f.verdict {
+            let slot = match v.status {
+                VerdictStatus::Live => 0,
+                VerdictStatus::Invalid => 1,
+                VerdictStatus::Unknown => 2,
+            };
+            counts[slot] += 1;
+        }
+    }
+    let mut summary = Summary {
+        duration_ms: started.elapsed().as_millis() as u64,
+        ..Summary::default()
+    };
+    summary.stats.files_scanned = inputs.files_read;
+    summary.stats.bytes_scanned = inputs.bytes_read;
+    summary.notes.push(format!(
+        "{checked} distinct secrets checked: {} live, {} invalid, {} unknown findings",
+        counts[0], counts[1], counts[2]
+    ));
+    Report {
+        findings: inputs.findings,
+        summary,
+        errors: inputs.errors,
+    }
+}
+
+/// Reads every input the user gave. Bad flags and unreadable input files are errors
+/// (exit 2); a single bad token or unrecoverable finding is recorded and the rest goes on.
+pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs> {
+    if args.input.is_none() && args.tokens.is_empty() && args.tokens_file.is_none() {
+        bail!("nothing to check: give --input FILE, --token VALUE or --tokens-file FILE");
+    }
+    let stdin_twice = args.input.as_deref() == Some(Path::new("-"))
+        && args.tokens_file.as_deref() == Some(Path::new("-"));
+    if stdin_twice {
+        bail!("--input and --tokens-file cannot both read stdin (-)");
+    }
+    let mut inputs = Inputs::default();
+    if let Some(path) = &args.input {
+        let text = read_input(path, "--input")?;
+        let parsed =
+            parse_findings(&text).with_context(|| format!("--input {}", path.display()))?;
+        recover_secrets(parsed, matcher, &args.root, &mut inputs);
+    }
+    for (n, token) in args.tokens.iter().enumerate() {
+        let label = format!("--token #{}", n + 1);
+        match recognise(matcher, token, None, 1, "argument") {
+            Some(f) => inputs.findings.push(f),
+            None => inputs
+                .errors
+                .push(ScanError::at_object(label, unrecognised(token))),
+        }
+    }
+    if let Some(path) = &args.tokens_file {
+        let text = read_input(path, "--tokens-file")?;
+        let display = path.display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            let token = line.trim();
+            if token.is_empty() || token.starts_with('#') {
+                continue;
+            }
+            match recognise(matcher, token, Some(&display), n + 1, "tokens-file") {
+                Some(f) => inputs.findings.push(f),
+                None => inputs.errors.push(ScanError::at_path(
+                    display.clone(),
+                    format!("line {}: {}", n + 1, unrecognised(token)),
+                )),
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+fn unrecognised(token: &str) -> String {
+    format!(
+        "{} is not recognised by any rule as a GitHub or Anaconda token; nothing was sent",
+        redact(token.trim())
+    )
+}
+
+fn read_input(path: &Path, flag: &str) -> anyhow::Result<String> {
+    let mut text = String::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .with_context(|| format!("{flag} -: cannot read stdin"))?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
+    }
+    Ok(text)
+}
+
+/// Contexts a bare token is tried in, so that rules which need a context word (40-hex
+/// GitHub tokens, Anaconda tokens and API keys) can recognise it. The token must be the
+/// whole secret the rule finds.
+const CONTEXTS: &[(&str, &str)] = &[
+    ("", ""),
+    ("GITHUB_TOKEN=", "\n"),
+    ("ANACONDA_API_TOKEN=", "\n"),
+    ("https://repo.anaconda.cloud/t/", "/repo/main\n"),
+    ("ANACONDA_AUTH_API_KEY=", "\n"),
+];
+
+/// A finding for a bare token, or `None` if no rule recognises it whole.
+pub fn recognise(
+    matcher: &Matcher,
+    token: &str,
+    path: Option<&str>,
+    line: usize,
+    location: &'static str,
+) -> Option<Finding> {
+    let token = token.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return None;
+    }
+    for (before, after) in CONTEXTS {
+        let text = format!("{before}{token}{after}");
+        let origin = Origin {
+            path: None,
+            location,
+        };
+        let found = scan_bytes(matcher, text.as_bytes(), origin)
+            .into_iter()
+            .find(|f| f.secret.expose() == token);
+        if let Some(mut f) = found {
+            f.path = path.map(String::from);
+            f.line = line;
+            f.column = 1;
+            f.end_column = token.chars().count() + 1;
+            f.snippet = redact(token);
+            f.suppressed = None;
+            return Some(f);
+        }
+    }
+    None
+}
+
+/// One finding as `scan --format json` / `jsonl` writes it.
+#[derive(Debug, Deserialize)]
+struct InputFinding {
+    rule: String,
+    #[serde(default)]
+    rule_name: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    column: usize,
+    #[serde(default)]
+    end_column: usize,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    fingerprint: String,
+    #[serde(default)]
+    snippet: String,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    other_commits: usize,
+    #[serde(default)]
+    other_paths: usize,
+}
+
+/// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON lines.
+fn parse_findings(text: &str) -> anyhow::Result<Vec<InputFinding>> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        let list = match value {
+            serde_json::Value::Object(mut doc) if doc.contains_key("findings") => {
+                doc.remove("findings").unwrap_or_default()
+            }
+            value @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![value]),
+            value => value,
+        };
+        return serde_json::from_value(list)
+            .context("not a list of leakscope findings (expected `scan --format json` output)");
+    }
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let finding = serde_json::from_str(line)
+            .with_context(|| format!("line {}: not a leakscope finding in JSON", n + 1))?;
+        out.push(finding);
+    }
+    Ok(out)
+}
+
+/// Turns input findings into findings with their real secret, re-reading files as
+/// needed. Unrecoverable ones keep a redacted, empty secret, an `unknown` verdict saying
+/// why, and an error entry.
+fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, inputs: &mut Inputs) {
+    // Each file is read and scanned once, however many findings point into it.
+    let mut rescanned: HashMap<String, Result<Vec<Finding>, String>> = HashMap::new();
+    for input in parsed {
+        let recovered = if !input.secret.is_empty()
+            && !input.fingerprint.is_empty()
+            && fingerprint(&input.rule, &input.secret) == input.fingerprint
+        {
+            // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
+            Ok(input.secret.clone())
+        } else {
+            recover_one(&input, matcher, root, &mut rescanned, inputs)
+        };
+        let mut finding = Finding {
+            rule: input.rule.clone(),
+            rule_name: input.rule_name.clone(),
+            provider: input.provider.clone(),
+            path: input.path.clone(),
+            location: if input.location.is_empty() {
+                "file".into()
+            } else {
+                input.location.clone()
+            },
+            line: input.line,
+            column: input.column,
+            end_column: input.end_column,
+            secret: Secret::new(""),
+            fingerprint: input.fingerprint.clone(),
+            snippet: input.snippet.clone(),
+            commit: input.commit.clone().map(|commit| CommitInfo {
+                commit,
+                author: input.author.clone(),
+                email: input.email.clone(),
+                date: input.date.clone(),
+                summary: input.summary.clone(),
+                other_commits: input.other_commits,
+                other_paths: input.other_paths,
+            }),
+            suppressed: None,
+            verdict: None,
+        };
+        match recovered {
+            Ok(secret) => finding.secret = Secret::new(secret),
+            Err(why) => {
+                let place = format!(
+                    "{}:{}",
+                    input.path.as_deref().unwrap_or(&input.location),
+                    input.line
+                );
+                inputs.errors.push(ScanError::at_path(
+                    place,
+                    format!("{} ({}): {why}", input.rule, input.fingerprint),
+                ));
+                finding.verdict = Some(Verdict::unknown(format!(
+                    "secret not recoverable: {why}; nothing was sent"
+                )));
+            }
+        }
+        inputs.findings.push(finding);
+    }
+}
+
+fn recover_one(
+    input: &InputFinding,
+    matcher: &Matcher,
+    root: &Path,
+    rescanned: &mut HashMap<String, Result<Vec<Finding>, String>>,
+    inputs: &mut Inputs,
+) -> Result<String, String> {
+    if input.fingerprint.is_empty() {
+        return Err("the finding has no fingerprint to match".into());
+    }
+    let Some(path) = &input.path else {
+        return Err(format!(
+            "a {} finding has no file to re-read; re-run the scan with --show-secrets \
+             and pass its output",
+            input.location
+        ));
+    };
+    let found = rescanned.entry(path.clone()).or_insert_with(|| {
+        let full = root.join(path);
+        match std::fs::read(&full) {
+            Ok(bytes) => {
+                inputs.files_read += 1;
+                inputs.bytes_read += bytes.len() as u64;
+                let origin = Origin {
+                    path: Some(path),
+                    location: "file",
+                };
+                Ok(scan_bytes(matcher, &bytes, origin))
+            }
+            Err(err) => Err(format!("cannot read {}: {err}", full.display())),
+        }
+    });
+    let findings = found.as_ref().map_err(|e| e.clone())?;
+    findings
+        .iter()
+        .find(|f| f.fingerprint == input.fingerprint)
+        .map(|f| f.secret.expose().to_string())
+        .ok_or_else(|| {
+            format!(
+                "{path} no longer holds this secret (changed since the scan, or a git-history \
+                 finding); re-run the scan with --show-secrets and pass its output"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::validators::github_checksum;
+
+    fn matcher() -> Matcher {
+        Matcher::new(RuleSet::builtin().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn bare_tokens_are_recognised_by_rules() {
+        let m = matcher();
+        // Made up, never issued: right prefix, length and checksum.
+        let random = "AbCdEfGhIjKlMnOpQrStUvWxYz0123";
+        let ghp = format!("ghp_{random}{}", github_checksum(random));
+        let f = recognise(&m, &ghp, None, 1, "argument").unwrap();
+        assert_eq!(f.rule, "github.classic-pat");
+        assert_eq!(f.provider, "github");
+        // Made up, never issued (anaconda.org shape).
+        let org = "co-143399b8-276e-48db-b43f-4a3de839a024";
+        let f = recognise(&m, org, None, 1, "argument").unwrap();
+        assert_eq!(f.provider, "anaconda");
+        assert_eq!(f.secret.expose(), org);
+        // Made up, never issued: 40 hex.
+        let hex = "6c6c2ef234352a90df32236b80219138e0ab4074";
+        assert_eq!(
+            recognise(&m, hex, None, 1, "argument").unwrap().provider,
+            "github"
+        );
+        // A checksum failure, a random word, a token with junk around it: not recognised.
+        let bad = format!("ghp_{random}000000");
+        assert!(recognise(&m, &bad, None, 1, "argument").is_none());
+        assert!(recognise(&m, "hello-world", None, 1, "argument").is_none());
+        assert!(recognise(&m, &format!("x{ghp}"), None, 1, "argument").is_none());
+    }
+
+    #[test]
+    fn parses_json_report_array_and_jsonl() {
+        let one = r#"{"rule":"github.classic-pat","fingerprint":"ab","secret":"ghp_Ab…(40 chars)","path":"a.txt","line":2}"#;
+        assert_eq!(
+            parse_findings(&format!("{{\"findings\":[{one}],\"summary\":{{}}}}"))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(parse_findings(&format!("[{one},{one}]")).unwrap().len(), 2);
+        assert_eq!(
+            parse_findings(&format!("{one}\n{one}\n\n")).unwrap().len(),
+            2
+        );
+        assert!(parse_findings("not json\n").is_err());
+    }
 }

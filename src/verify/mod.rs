@@ -1,8 +1,28 @@
-//! Verify: ask each token's own provider whether it is live. (Being built: issue 5.)
-//! The types here are used by findings and reports; keep their names and meaning.
+//! Verify: ask each token's own provider whether it is live, whose it is and what it can
+//! do. The stage between findings and the report.
+//!
+//! - [`check_for`] decides, from the rule and the token's shape, which single check a
+//!   secret gets ([`Check`]); the check fixes the provider, so a GitHub token can only
+//!   ever go to the GitHub API and an Anaconda token only to Anaconda's.
+//! - [`Verifier`] runs the checks on a bounded pool of threads, once per distinct secret.
+//! - [`github`] and [`anaconda`] turn each provider's answers into a [`Verdict`]; the
+//!   network plumbing (endpoints, client, retries) is in [`http`]; [`revoke`] kills tokens.
+//!
+//! A verdict is `invalid` only when the provider itself rejected the token. Rate limits,
+//! timeouts, server errors and answers we cannot read are `unknown`.
+
+pub mod anaconda;
+pub mod github;
+pub mod http;
+pub mod revoke;
 
 use crate::finding::Finding;
+use http::{Answer, Endpoints, Outcome, Policy};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -12,14 +32,27 @@ pub enum VerdictStatus {
     Unknown,
 }
 
+impl VerdictStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictStatus::Live => "live",
+            VerdictStatus::Invalid => "invalid",
+            VerdictStatus::Unknown => "unknown",
+        }
+    }
+}
+
 /// What the provider said about one secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub status: VerdictStatus,
+    /// The owner's login (GitHub, anaconda.org) or e-mail (anaconda.com).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    /// `None`: the provider did not say (e.g. fine-grained PATs, scoped anaconda.org
+    /// tokens); `Some([])`: it said "no scopes".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,26 +61,65 @@ pub struct Verdict {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The HTTP status of the answer the verdict rests on (none if nothing was sent or
+    /// no answer came).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
 }
 
 impl Verdict {
+    pub fn new(status: VerdictStatus) -> Verdict {
+        Verdict {
+            status,
+            owner: None,
+            token_type: None,
+            scopes: None,
+            expires_at: None,
+            name: None,
+            detail: None,
+            http_status: None,
+        }
+    }
+
+    pub fn unknown(detail: impl Into<String>) -> Verdict {
+        Verdict::new(VerdictStatus::Unknown).with_detail(detail)
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Verdict {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_status(mut self, status: u16) -> Verdict {
+        self.http_status = Some(status);
+        self
+    }
+
     pub fn is_live(&self) -> bool {
         self.status == VerdictStatus::Live
     }
 
     /// One line for reports, e.g. `live: octocat, scopes repo, gist, never expires`.
     pub fn describe(&self) -> String {
-        let status = match self.status {
-            VerdictStatus::Live => "live",
-            VerdictStatus::Invalid => "invalid",
-            VerdictStatus::Unknown => "unknown",
-        };
-        let mut parts = vec![status.to_string()];
+        let mut parts = vec![self.status.as_str().to_string()];
         if let Some(owner) = &self.owner {
             parts.push(format!("owner {owner}"));
         }
+        if let Some(kind) = &self.token_type {
+            parts.push(kind.clone());
+        }
+        if let Some(name) = &self.name {
+            parts.push(format!("name {name:?}"));
+        }
         if let Some(scopes) = &self.scopes {
-            parts.push(format!("scopes {}", scopes.join(" ")));
+            if scopes.is_empty() {
+                parts.push("no scopes".into());
+            } else {
+                parts.push(format!("scopes {}", scopes.join(" ")));
+            }
+        }
+        if let Some(expires) = &self.expires_at {
+            parts.push(format!("expires {expires}"));
         }
         if let Some(detail) = &self.detail {
             parts.push(detail.clone());
@@ -66,19 +138,449 @@ pub enum FailOn {
     Live,
 }
 
+/// Timeouts, retries and concurrency for provider API calls (scan --verify, verify,
+/// revoke). Unset flags take [`Policy::default`].
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NetworkFlags {
+    /// Seconds before one API request is given up (default 10).
+    #[arg(long, value_name = "SECS")]
+    pub verify_timeout: Option<f64>,
+    /// Extra attempts on server errors, rate limits and network errors (default 3).
+    #[arg(long, value_name = "N")]
+    pub verify_retries: Option<u32>,
+    /// Longest wait for a rate limit or backoff, in seconds (default 60); a limit that
+    /// resets later leaves the verdict `unknown`.
+    #[arg(long, value_name = "SECS")]
+    pub verify_max_wait: Option<f64>,
+    /// API requests in flight at once (default 8).
+    #[arg(long, value_name = "N")]
+    pub verify_jobs: Option<usize>,
+}
+
+impl NetworkFlags {
+    pub fn policy(&self) -> anyhow::Result<Policy> {
+        let mut policy = Policy::default();
+        if let Some(secs) = self.verify_timeout {
+            policy.timeout = seconds("--verify-timeout", secs)?;
+            if policy.timeout.is_zero() {
+                anyhow::bail!("--verify-timeout: must be more than 0");
+            }
+        }
+        if let Some(n) = self.verify_retries {
+            policy.retries = n;
+        }
+        if let Some(secs) = self.verify_max_wait {
+            policy.max_wait = seconds("--verify-max-wait", secs)?;
+        }
+        if let Some(n) = self.verify_jobs {
+            if n == 0 {
+                anyhow::bail!("--verify-jobs: must be at least 1");
+            }
+            policy.concurrency = n;
+        }
+        Ok(policy)
+    }
+}
+
+fn seconds(flag: &str, secs: f64) -> anyhow::Result<Duration> {
+    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
+        anyhow::bail!("{flag}: {secs} is not a number of seconds between 0 and 86400");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 /// The scan flags for verification.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct VerifyFlags {
     /// Ask each token's provider whether it is live (network calls to api.github.com /
-    /// api.anaconda.org only; off by default).
+    /// api.anaconda.org / repo.anaconda.cloud / anaconda.com only; off by default).
     #[arg(long)]
     pub verify: bool,
     /// Exit 1 on any finding, or only on live ones (implies --verify).
     #[arg(long, value_enum, default_value_t = FailOn::Any)]
     pub fail_on: FailOn,
+    #[command(flatten)]
+    pub network: NetworkFlags,
 }
 
-/// Adds a verdict to each finding, asking once per distinct secret.
-pub fn verify_findings(_findings: &mut [Finding], _flags: &VerifyFlags) -> anyhow::Result<()> {
-    anyhow::bail!("--verify is not available yet")
+/// The one check a secret gets. Each check talks to one provider only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Check {
+    /// `GET api.github.com/user`: classic, OAuth, user-to-server, fine-grained, legacy.
+    GithubUser,
+    /// `GET api.github.com/installation/repositories`: `ghs_`, both forms.
+    GithubInstallation,
+    /// `ghr_`: only the app's token endpoint (with its client secret) could tell.
+    GithubRefresh,
+    /// `GET api.anaconda.org/user` (+ `/authentication(s)`): anaconda.org tokens.
+    AnacondaOrg,
+    /// `HEAD repo.anaconda.cloud/t/<T>/…/repodata.json`: organisation repo tokens.
+    AnacondaRepo,
+    /// `GET anaconda.com/api/account`: anaconda.com API keys (JWT).
+    AnacondaApiKey,
+    /// anaconda-auth's keyring blob: the API key inside is checked.
+    AnacondaKeyring,
+    /// A provider we have no verifier for (user rules): nothing is sent.
+    Unsupported,
+}
+
+impl Check {
+    pub fn provider(self) -> &'static str {
+        match self {
+            Check::GithubUser | Check::GithubInstallation | Check::GithubRefresh => "github",
+            Check::AnacondaOrg
+            | Check::AnacondaRepo
+            | Check::AnacondaApiKey
+            | Check::AnacondaKeyring => "anaconda",
+            Check::Unsupported => "other",
+        }
+    }
+}
+
+/// Which check a secret found by `rule` (of `provider`) gets. Built-in rule ids are
+/// mapped explicitly; user rules fall back on the provider and the token's shape.
+pub fn check_for(rule: &str, provider: &str, secret: &str) -> Check {
+    match rule {
+        "github.installation-token" | "github.installation-token-stateless" => {
+            return Check::GithubInstallation
+        }
+        "github.refresh-token" => return Check::GithubRefresh,
+        "anaconda.repo-token-url" | "anaconda.repo-token-cli" => return Check::AnacondaRepo,
+        "anaconda.api-key-env" | "anaconda.api-key-config" => return Check::AnacondaApiKey,
+        "anaconda.auth-keyring-file" => return Check::AnacondaKeyring,
+        _ => {}
+    }
+    match provider {
+        "github" => {
+            if secret.starts_with("ghs_") {
+                Check::GithubInstallation
+            } else if secret.starts_with("ghr_") {
+                Check::GithubRefresh
+            } else {
+                Check::GithubUser
+            }
+        }
+        "anaconda" => {
+            if secret.starts_with("eyJ") && secret.matches('.').count() == 2 {
+                Check::AnacondaApiKey
+            } else if secret.len() == 48 && secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Check::AnacondaRepo
+            } else {
+                Check::AnacondaOrg
+            }
+        }
+        _ => Check::Unsupported,
+    }
+}
+
+/// Runs checks: one client, the endpoints from the environment, the retry policy.
+pub struct Verifier {
+    pub client: reqwest::blocking::Client,
+    pub endpoints: Endpoints,
+    pub policy: Policy,
+}
+
+impl Verifier {
+    /// Reads the endpoint overrides (an invalid one is an error naming its variable).
+    pub fn new(policy: Policy) -> anyhow::Result<Verifier> {
+        Ok(Verifier {
+            client: http::client(&policy)?,
+            endpoints: Endpoints::from_env()?,
+            policy,
+        })
+    }
+
+    pub fn send(&self, request: &http::Request) -> Outcome {
+        http::send(&self.client, request, &self.policy)
+    }
+
+    /// One check of one secret.
+    pub fn verify(&self, check: Check, secret: &str) -> Verdict {
+        match check {
+            Check::GithubUser => github::verify_user(self, secret),
+            Check::GithubInstallation => github::verify_installation(self, secret),
+            Check::GithubRefresh => Verdict::unknown(
+                "GitHub App refresh tokens cannot be checked without the app's client secret; \
+                 nothing was sent",
+            ),
+            Check::AnacondaOrg => anaconda::verify_org(self, secret),
+            Check::AnacondaRepo => anaconda::verify_repo(self, secret),
+            Check::AnacondaApiKey => anaconda::verify_api_key(self, secret),
+            Check::AnacondaKeyring => anaconda::verify_keyring(self, secret),
+            Check::Unsupported => {
+                Verdict::unknown("no verifier for this provider; nothing was sent")
+            }
+        }
+    }
+
+    /// Checks each `(check, secret)` pair on at most `policy.concurrency` threads;
+    /// verdicts come back in input order.
+    pub fn verify_all(&self, jobs: &[(Check, String)]) -> Vec<Verdict> {
+        run_pool(jobs, self.policy.concurrency, |(check, secret)| {
+            self.verify(*check, secret)
+        })
+    }
+}
+
+/// Applies `work` to every item on a bounded pool of scoped threads; results in order.
+pub fn run_pool<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let workers = workers.clamp(1, items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(index) else {
+                    break;
+                };
+                let result = work(item);
+                results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every item was processed"))
+        .collect()
+}
+
+/// The distinct `(check, secret)` pairs of `findings` (suppressed findings and findings
+/// without a secret are left out), and for each finding the index of its pair.
+pub fn distinct_secrets(findings: &[Finding]) -> (Vec<(Check, String)>, Vec<Option<usize>>) {
+    let mut jobs: Vec<(Check, String)> = Vec::new();
+    let mut seen: HashMap<(Check, String), usize> = HashMap::new();
+    let mut index = Vec::with_capacity(findings.len());
+    for f in findings {
+        if f.is_suppressed() || f.secret.is_empty() {
+            index.push(None);
+            continue;
+        }
+        let check = check_for(&f.rule, &f.provider, f.secret.expose());
+        let key = (check, f.secret.expose().to_string());
+        let i = *seen.entry(key.clone()).or_insert_with(|| {
+            jobs.push(key);
+            jobs.len() - 1
+        });
+        index.push(Some(i));
+    }
+    (jobs, index)
+}
+
+/// Adds a verdict to each finding, asking once per distinct secret. Suppressed findings
+/// (inline allow, baseline) are not checked.
+pub fn verify_findings(findings: &mut [Finding], flags: &VerifyFlags) -> anyhow::Result<()> {
+    let verifier = Verifier::new(flags.network.policy()?)?;
+    verify_with(&verifier, findings);
+    Ok(())
+}
+
+/// [`verify_findings`] with a ready verifier; returns how many requests-worth of
+/// distinct secrets were checked.
+pub fn verify_with(verifier: &Verifier, findings: &mut [Finding]) -> usize {
+    let (jobs, index) = distinct_secrets(findings);
+    let verdicts = verifier.verify_all(&jobs);
+    for (f, i) in findings.iter_mut().zip(index) {
+        if let Some(i) = i {
+            f.verdict = Some(verdicts[i].clone());
+        }
+    }
+    jobs.len()
+}
+
+/// The verdict for an answer no specific rule explained: never `invalid`.
+pub fn unexpected(provider: &str, outcome: &Outcome) -> Verdict {
+    match outcome {
+        Err(failure) => Verdict::unknown(format!("{provider}: {}", failure.detail)),
+        Ok(answer) => unexpected_answer(provider, answer),
+    }
+}
+
+fn unexpected_answer(provider: &str, answer: &Answer) -> Verdict {
+    let status = answer.status;
+    let detail = if answer.is_rate_limited() {
+        let reset = answer
+            .requested_wait(http::now_epoch())
+            .map(|w| format!("; try again in {} s", w.as_secs()))
+            .unwrap_or_default();
+        format!("rate limited by {provider} (HTTP {status}){reset}")
+    } else if status >= 500 {
+        format!("{provider} answered HTTP {status} (server error), retries exhausted")
+    } else if (300..400).contains(&status) {
+        format!("{provider} answered HTTP {status} (a redirect, not followed)")
+    } else {
+        let message = error_message(answer)
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        format!("unexpected answer from {provider}: HTTP {status}{message}")
+    };
+    Verdict::unknown(detail).with_status(status)
+}
+
+/// The `message` / `error` text of a JSON error body, cut short.
+pub fn error_message(answer: &Answer) -> Option<String> {
+    let json = answer.json()?;
+    let text = json
+        .get("message")
+        .or_else(|| json.get("error"))
+        .or_else(|| json.get("detail"))?;
+    let text = match text {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(text.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{fingerprint, Secret};
+
+    fn finding(rule: &str, provider: &str, secret: &str) -> Finding {
+        Finding {
+            rule: rule.into(),
+            rule_name: rule.into(),
+            provider: provider.into(),
+            path: Some("a".into()),
+            location: "file".into(),
+            line: 1,
+            column: 1,
+            end_column: 2,
+            secret: Secret::new(secret),
+            fingerprint: fingerprint(rule, secret),
+            snippet: String::new(),
+            commit: None,
+            suppressed: None,
+            verdict: None,
+        }
+    }
+
+    #[test]
+    fn checks_follow_rule_and_shape() {
+        assert_eq!(
+            check_for("github.classic-pat", "github", "ghp_x"),
+            Check::GithubUser
+        );
+        assert_eq!(
+            check_for("github.installation-token-stateless", "github", "ghs_1_a"),
+            Check::GithubInstallation
+        );
+        assert_eq!(
+            check_for("github.refresh-token", "github", "ghr_x"),
+            Check::GithubRefresh
+        );
+        assert_eq!(
+            check_for("anaconda.org-token-env", "anaconda", "co-x"),
+            Check::AnacondaOrg
+        );
+        assert_eq!(
+            check_for("anaconda.client-token-file", "anaconda", &"a".repeat(48)),
+            Check::AnacondaRepo
+        );
+        assert_eq!(
+            check_for("anaconda.api-key-env", "anaconda", "eyJ.a.b"),
+            Check::AnacondaApiKey
+        );
+        assert_eq!(
+            check_for("user.custom", "github", "ghs_abc"),
+            Check::GithubInstallation
+        );
+        assert_eq!(
+            check_for("user.custom", "gitlab", "glpat-x"),
+            Check::Unsupported
+        );
+        for check in [Check::GithubUser, Check::GithubInstallation] {
+            assert_eq!(check.provider(), "github");
+        }
+        assert_eq!(Check::AnacondaRepo.provider(), "anaconda");
+    }
+
+    #[test]
+    fn distinct_secrets_dedup_and_skip_suppressed() {
+        // Made-up values, never issued; shape does not matter here.
+        let mut findings = vec![
+            finding("github.classic-pat", "github", "ghp_one"),
+            finding("github.classic-pat", "github", "ghp_one"),
+            finding("github.classic-pat", "github", "ghp_two"),
+            finding("github.classic-pat", "github", "ghp_three"),
+        ];
+        findings[3].suppressed = Some(crate::finding::Suppression::Baseline);
+        let (jobs, index) = distinct_secrets(&findings);
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(index, vec![Some(0), Some(0), Some(1), None]);
+    }
+
+    #[test]
+    fn pool_keeps_order_and_bounds_threads() {
+        let items: Vec<usize> = (0..50).collect();
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let out = run_pool(&items, 3, |i| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(1));
+            running.fetch_sub(1, Ordering::SeqCst);
+            i * 2
+        });
+        assert_eq!(out, (0..50).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 3);
+    }
+
+    #[test]
+    fn unknown_is_never_invalid() {
+        let mut a = Answer {
+            status: 429,
+            ..Answer::default()
+        };
+        assert_eq!(
+            unexpected("GitHub", &Ok(a.clone())).status,
+            VerdictStatus::Unknown
+        );
+        a.status = 503;
+        assert_eq!(
+            unexpected("GitHub", &Ok(a.clone())).status,
+            VerdictStatus::Unknown
+        );
+        a.status = 302;
+        assert!(unexpected("GitHub", &Ok(a))
+            .detail
+            .unwrap()
+            .contains("not followed"));
+        let failed: Outcome = Err(http::Failure {
+            detail: "timed out".into(),
+        });
+        assert_eq!(unexpected("GitHub", &failed).status, VerdictStatus::Unknown);
+    }
+
+    #[test]
+    fn flags_are_validated() {
+        let flags = NetworkFlags {
+            verify_timeout: Some(-1.0),
+            ..NetworkFlags::default()
+        };
+        assert!(flags
+            .policy()
+            .unwrap_err()
+            .to_string()
+            .contains("--verify-timeout"));
+        let flags = NetworkFlags {
+            verify_jobs: Some(0),
+            ..NetworkFlags::default()
+        };
+        assert!(flags.policy().is_err());
+        let flags = NetworkFlags {
+            verify_timeout: Some(0.5),
+            verify_max_wait: Some(2.0),
+            ..NetworkFlags::default()
+        };
+        let p = flags.policy().unwrap();
+        assert_eq!(p.timeout, Duration::from_millis(500));
+        assert_eq!(p.max_wait, Duration::from_secs(2));
+    }
 }
