@@ -1,8 +1,37 @@
-//! History scans (`scan --git`). (Being built: issue 4.)
+//! History scans (`scan --git`): every blob reachable from the repository's refs, read
+//! and scanned exactly once, each finding named after the commit that introduced it.
+//!
+//! The work is split in three steps:
+//! 1. [`super::git_walk`] enumerates commits (all refs, oldest first; or only the commits
+//!    a `--range` / `--since` / `--branch` selects) and maps each distinct blob to the
+//!    oldest commit and path that carry it. Commit and tag messages are scanned there.
+//! 2. While the walk goes on, batches of newly discovered blobs go to a thread pool;
+//!    each worker opens its own `git2::Repository` (it is not `Sync`), reads each blob
+//!    once and runs the matcher over it.
+//! 3. For the few blobs that hold a secret, [`super::git_walk::count_occurrences`]
+//!    counts the other commits and paths that carry them, and each finding gets its
+//!    [`CommitInfo`].
 
-use super::ScanOutcome;
+use super::git_walk::{self, BlobEntry, Selection, Walk};
+use super::{ScanError, ScanOutcome};
+use crate::blob::{looks_binary, scan_bytes, Origin};
+use crate::finding::{CommitInfo, Finding};
 use crate::matcher::Matcher;
-use std::path::Path;
+use anyhow::Context;
+use git2::{Oid, Repository};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Blobs larger than this are skipped (and counted) unless `--max-blob-size` says otherwise.
+pub const DEFAULT_MAX_BLOB_SIZE: u64 = 256 << 20;
+/// Blobs handed to a worker at once: large enough to amortise the hand-off, small
+/// enough that both cores stay busy while the walk is still discovering blobs.
+const BATCH: usize = 128;
 
 /// Flags of `leakscope scan` for git sources.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -10,16 +39,537 @@ pub struct GitArgs {
     /// Scan every blob reachable from all refs of the repository at PATH.
     #[arg(long)]
     pub git: bool,
-    /// Scan only what the index adds relative to HEAD (the pre-commit case).
+    /// Scan only what the index adds relative to HEAD (the pre-commit case). File
+    /// arguments (as the pre-commit framework passes them) limit the check to those
+    /// files; a file that is not part of the staged change is scanned whole.
     #[arg(long, conflicts_with = "git")]
     pub staged: bool,
+    /// With --git: also scan objects no ref reaches (dangling commits, trees, blobs).
+    #[arg(long, requires = "git", conflicts_with_all = ["since", "range", "branch"])]
+    pub all_objects: bool,
+    /// With --git: only blobs introduced by commits not reachable from REV (e.g. the
+    /// commit your last audit covered).
+    #[arg(long, value_name = "REV", requires = "git", conflicts_with = "range")]
+    pub since: Option<String>,
+    /// With --git: only blobs introduced by the commits of A..B (reachable from B, not
+    /// from A), e.g. `origin/main..HEAD` for a pull request.
+    #[arg(long, value_name = "A..B", requires = "git")]
+    pub range: Option<String>,
+    /// With --git: only blobs introduced by commits on branch NAME (all of its history,
+    /// or since --since REV).
+    #[arg(long, value_name = "NAME", requires = "git", conflicts_with = "range")]
+    pub branch: Option<String>,
+    /// With --git: skip (and count) blobs larger than BYTES [default: 268435456].
+    #[arg(long, value_name = "BYTES", requires = "git")]
+    pub max_blob_size: Option<u64>,
+    /// With --git: also scan the history of each checked-out submodule.
+    #[arg(long, requires = "git")]
+    pub submodules: bool,
+    /// Worker threads (0 = one per core); set from `scan -j`.
+    #[arg(skip)]
+    pub threads: usize,
 }
 
+/// One blob handed to a worker: its index in the walk's blob table, its id and the path
+/// that decides which path-restricted rules apply.
+struct BlobJob {
+    index: u32,
+    oid: Oid,
+    path: Option<Arc<str>>,
+}
+
+/// What the workers share and add to.
+struct Shared<'a> {
+    matcher: &'a Matcher,
+    git_dir: PathBuf,
+    max_blob_size: u64,
+    /// (blob index, findings made with the blob's first path)
+    findings: Mutex<Vec<(u32, Vec<Finding>)>>,
+    errors: Mutex<Vec<ScanError>>,
+    blobs_read: AtomicU64,
+    scanned: AtomicU64,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+    too_large: AtomicU64,
+    progress: ProgressBar,
+}
+
+thread_local! {
+    /// One repository handle per worker thread: `git2::Repository` is `Send` but not
+    /// `Sync`. The pool is built per scan, so the handle dies with its thread.
+    static WORKER_REPO: RefCell<Option<(PathBuf, Repository)>> = const { RefCell::new(None) };
+}
+
+/// Scans the history of the repository at `repo_path` (a working tree, its `.git`, or a
+/// bare repository).
 pub fn scan_history(
-    _matcher: &Matcher,
-    _repo: &Path,
-    _args: &GitArgs,
-    _progress: bool,
+    matcher: &Matcher,
+    repo_path: &Path,
+    args: &GitArgs,
+    progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
-    anyhow::bail!("--git is not available yet")
+    let repo = Repository::open(repo_path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a git repository ({})",
+            repo_path.display(),
+            e.message()
+        )
+    })?;
+    let selection = select(&repo, args)?;
+    let mut outcome = scan_repo(matcher, &repo, &selection, args, progress, "")?;
+    if args.submodules {
+        scan_submodules(matcher, &repo, args, progress, &mut outcome);
+    }
+    // Path and position first; the same place in several blobs, oldest commit first.
+    outcome.findings.sort_by(|a, b| {
+        let when = |f: &Finding| {
+            f.commit
+                .as_ref()
+                .map(|c| (c.date.clone(), c.commit.clone()))
+        };
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| when(a).cmp(&when(b)))
+    });
+    outcome.errors.sort_by(|a, b| {
+        a.object
+            .cmp(&b.object)
+            .then(a.path.cmp(&b.path))
+            .then(a.message.cmp(&b.message))
+    });
+    if outcome.stats.files_scanned == 0 && outcome.stats.commits_scanned == 0 {
+        outcome.notes.push("no commit or blob was scanned".into());
+    }
+    Ok(outcome)
+}
+
+/// Turns `--range`, `--since`, `--branch` into the commits to scan. A revision that does
+/// not resolve is an error naming the flag and the revision (exit 2).
+fn select(repo: &Repository, args: &GitArgs) -> anyhow::Result<Selection> {
+    if let Some(range) = &args.range {
+        if range.contains("...") {
+            anyhow::bail!("--range {range}: symmetric ranges (A...B) are not supported; use A..B");
+        }
+        let Some((from, to)) = range.split_once("..") else {
+            anyhow::bail!("--range {range}: expected A..B (e.g. origin/main..HEAD)");
+        };
+        let from = if from.is_empty() { "HEAD" } else { from };
+        let to = if to.is_empty() { "HEAD" } else { to };
+        return Ok(Selection::Introduced {
+            tips: vec![resolve(repo, "--range", to)?],
+            hide: vec![resolve(repo, "--range", from)?],
+        });
+    }
+    if args.since.is_none() && args.branch.is_none() {
+        return Ok(Selection::All {
+            all_objects: args.all_objects,
+        });
+    }
+    let tips = match &args.branch {
+        Some(name) => vec![resolve_branch(repo, name)?],
+        None => {
+            git_walk::ref_tips(repo)
+                .context("cannot list the repository's refs")?
+                .commits
+        }
+    };
+    let hide = match &args.since {
+        Some(rev) => vec![resolve(repo, "--since", rev)?],
+        None => Vec::new(),
+    };
+    Ok(Selection::Introduced { tips, hide })
+}
+
+fn resolve(repo: &Repository, flag: &str, rev: &str) -> anyhow::Result<Oid> {
+    let object = repo
+        .revparse_single(rev)
+        .map_err(|e| anyhow::anyhow!("{flag} {rev}: unknown revision ({})", e.message()))?;
+    let commit = object
+        .peel_to_commit()
+        .map_err(|e| anyhow::anyhow!("{flag} {rev}: not a commit ({})", e.message()))?;
+    Ok(commit.id())
+}
+
+fn resolve_branch(repo: &Repository, name: &str) -> anyhow::Result<Oid> {
+    for kind in [git2::BranchType::Local, git2::BranchType::Remote] {
+        if let Ok(branch) = repo.find_branch(name, kind) {
+            if let Ok(commit) = branch.get().peel_to_commit() {
+                return Ok(commit.id());
+            }
+        }
+    }
+    anyhow::bail!("--branch {name}: no such branch (local or remote-tracking)")
+}
+
+/// Walks one repository and scans what the walk finds. `prefix` is put before paths (a
+/// submodule's path inside its superproject).
+fn scan_repo(
+    matcher: &Matcher,
+    repo: &Repository,
+    selection: &Selection,
+    args: &GitArgs,
+    progress: bool,
+    prefix: &str,
+) -> anyhow::Result<ScanOutcome> {
+    let bar = if progress {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} history: {pos}/{len} blobs, {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let shared = Shared {
+        matcher,
+        git_dir: repo.path().to_path_buf(),
+        max_blob_size: args.max_blob_size.unwrap_or(DEFAULT_MAX_BLOB_SIZE),
+        findings: Mutex::new(Vec::new()),
+        errors: Mutex::new(Vec::new()),
+        blobs_read: AtomicU64::new(0),
+        scanned: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        binary: AtomicU64::new(0),
+        too_large: AtomicU64::new(0),
+        progress: bar,
+    };
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        args.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("leakscope-git-{i}"))
+        .build()
+        .context("cannot start worker threads")?;
+    let started = Instant::now();
+    let walk: Walk = pool.in_place_scope(|scope| {
+        let mut batch: Vec<BlobJob> = Vec::with_capacity(BATCH);
+        let shared = &shared;
+        let walk = git_walk::walk(repo, matcher, selection, |index, entry: &BlobEntry| {
+            batch.push(BlobJob {
+                index,
+                oid: entry.oid,
+                path: entry.first.path.clone(),
+            });
+            shared.progress.inc_length(1);
+            if batch.len() == BATCH {
+                let jobs = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                scope.spawn(move |_| scan_batch(shared, jobs, started));
+            }
+        });
+        if !batch.is_empty() {
+            scan_batch(shared, batch, started);
+        }
+        walk
+    });
+    shared.progress.finish_and_clear();
+    let Shared {
+        findings,
+        errors,
+        blobs_read,
+        scanned,
+        bytes,
+        binary,
+        too_large,
+        ..
+    } = shared;
+    let blob_findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut blobs_read = blobs_read.into_inner();
+    // A blob also met at a path where other path-restricted rules apply (rare): run
+    // those rules on it too, keeping only what its earlier placements did not allow.
+    let mut extra_findings: Vec<(u32, usize, Vec<Finding>)> = Vec::new();
+    for (index, entry) in walk.entries.iter().enumerate() {
+        for (n, extra) in entry.extra.iter().enumerate() {
+            blobs_read += 1;
+            match read_blob(repo, entry.oid) {
+                Ok(data) if !looks_binary(&data) => {
+                    let origin = Origin {
+                        path: extra.path.as_deref(),
+                        location: "blob",
+                    };
+                    let found: Vec<Finding> = scan_bytes(matcher, &data, origin)
+                        .into_iter()
+                        .filter(|f| new_at_extra_placement(matcher, f, entry, n))
+                        .collect();
+                    if !found.is_empty() {
+                        extra_findings.push((index as u32, n, found));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(ScanError::at_object(entry.oid.to_string(), e)),
+            }
+        }
+    }
+    let mut outcome = ScanOutcome::default();
+    outcome.stats.files_scanned = scanned.into_inner();
+    outcome.stats.bytes_scanned = bytes.into_inner();
+    outcome.stats.skipped_binary = binary.into_inner();
+    outcome.stats.skipped_too_large = too_large.into_inner();
+    outcome.stats.skipped_symlinks = walk.symlinks;
+    outcome.stats.commits_scanned = walk.commits.len() as u64;
+    outcome.stats.blobs_read = blobs_read;
+    if outcome.stats.skipped_too_large > 0 {
+        outcome.notes.push(format!(
+            "{} blob(s) larger than --max-blob-size ({} bytes) were not scanned",
+            outcome.stats.skipped_too_large,
+            args.max_blob_size.unwrap_or(DEFAULT_MAX_BLOB_SIZE)
+        ));
+    }
+    outcome.findings = attach_commits(
+        repo,
+        matcher,
+        &walk,
+        blob_findings,
+        extra_findings,
+        &mut errors,
+    );
+    errors.extend(walk.errors.iter().cloned());
+    outcome.errors = errors;
+    outcome.notes.extend(walk.notes.iter().cloned());
+    if !walk.gitlinks.is_empty() && !args.submodules {
+        let list: Vec<&str> = walk.gitlinks.iter().map(String::as_str).collect();
+        outcome.notes.push(format!(
+            "submodules not followed: {} (pass --submodules to scan checked-out ones)",
+            list.join(", ")
+        ));
+    }
+    if !prefix.is_empty() {
+        for f in &mut outcome.findings {
+            if let Some(path) = &f.path {
+                f.path = Some(format!("{prefix}/{path}"));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Keeps a finding made at a blob's extra placement `n` only if its rule is
+/// path-restricted and applied at none of the blob's earlier placements (the rest was
+/// found there already).
+fn new_at_extra_placement(matcher: &Matcher, f: &Finding, entry: &BlobEntry, n: usize) -> bool {
+    let Some(rule) = matcher.rules().iter().find(|r| r.spec.id == f.rule) else {
+        return false;
+    };
+    rule.path.is_some()
+        && std::iter::once(&entry.first)
+            .chain(&entry.extra[..n])
+            .all(|p| !rule.applies_to(p.path.as_deref()))
+}
+
+/// Reads and scans one batch of blobs on a worker thread.
+fn scan_batch(shared: &Shared<'_>, jobs: Vec<BlobJob>, started: Instant) {
+    WORKER_REPO.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(dir, _)| *dir != shared.git_dir) {
+            match Repository::open(&shared.git_dir) {
+                Ok(repo) => *cell = Some((shared.git_dir.clone(), repo)),
+                Err(e) => {
+                    let mut errors = shared.errors.lock().unwrap_or_else(|e| e.into_inner());
+                    for job in &jobs {
+                        errors.push(ScanError::at_object(
+                            job.oid.to_string(),
+                            format!("cannot open the repository: {}", e.message()),
+                        ));
+                    }
+                    return;
+                }
+            }
+        }
+        let Some((_, repo)) = cell.as_ref() else {
+            return;
+        };
+        let mut found = Vec::new();
+        for job in &jobs {
+            match scan_one(shared, repo, job) {
+                Ok(list) if !list.is_empty() => found.push((job.index, list)),
+                Ok(_) => {}
+                Err(message) => shared
+                    .errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(ScanError::at_object(job.oid.to_string(), message)),
+            }
+            shared.progress.inc(1);
+        }
+        if !found.is_empty() {
+            shared
+                .findings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&mut found);
+        }
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        let mb = shared.bytes.load(Ordering::Relaxed) as f64 / 1e6;
+        shared
+            .progress
+            .set_message(format!("{mb:.0} MB, {:.0} MB/s", mb / secs));
+    });
+}
+
+fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec<Finding>, String> {
+    let odb = repo
+        .odb()
+        .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
+    let (size, _) = odb
+        .read_header(job.oid)
+        .map_err(|e| format!("cannot read blob: {}", e.message()))?;
+    if size as u64 > shared.max_blob_size {
+        shared.too_large.fetch_add(1, Ordering::Relaxed);
+        return Ok(Vec::new());
+    }
+    // Read once; the object is dropped as soon as it is scanned.
+    let object = odb
+        .read(job.oid)
+        .map_err(|e| format!("cannot read blob: {}", e.message()))?;
+    shared.blobs_read.fetch_add(1, Ordering::Relaxed);
+    let data = object.data();
+    if looks_binary(data) {
+        shared.binary.fetch_add(1, Ordering::Relaxed);
+        return Ok(Vec::new());
+    }
+    shared.scanned.fetch_add(1, Ordering::Relaxed);
+    shared.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    Ok(scan_bytes(
+        shared.matcher,
+        data,
+        Origin {
+            path: job.path.as_deref(),
+            location: "blob",
+        },
+    ))
+}
+
+fn read_blob(repo: &Repository, oid: Oid) -> Result<Vec<u8>, String> {
+    let odb = repo
+        .odb()
+        .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
+    odb.read(oid)
+        .map(|o| o.data().to_vec())
+        .map_err(|e| format!("cannot read blob: {}", e.message()))
+}
+
+/// Gives each blob finding the commit that introduced the blob at the finding's path
+/// and the counts of other commits and paths that carry the blob; message findings
+/// came with their commit or tag already.
+fn attach_commits(
+    repo: &Repository,
+    matcher: &Matcher,
+    walk: &Walk,
+    first: Vec<(u32, Vec<Finding>)>,
+    extra: Vec<(u32, usize, Vec<Finding>)>,
+    errors: &mut Vec<ScanError>,
+) -> Vec<Finding> {
+    let mut targets: Vec<Oid> = first
+        .iter()
+        .map(|(i, _)| *i)
+        .chain(extra.iter().map(|(i, _, _)| *i))
+        .map(|i| walk.entries[i as usize].oid)
+        .collect();
+    targets.sort();
+    targets.dedup();
+    let counts = git_walk::count_occurrences(repo, walk, &targets);
+    let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
+    let mut out = Vec::new();
+    let all = first
+        .into_iter()
+        .map(|(i, list)| (i, None, list))
+        .chain(extra.into_iter().map(|(i, n, list)| (i, Some(n), list)));
+    for (index, n, list) in all {
+        let entry = &walk.entries[index as usize];
+        let placement = n.map_or(&entry.first, |n| &entry.extra[n]);
+        let mut list = list;
+        if let Some(base) = placement.base {
+            match git_walk::added_lines(repo, base, entry.oid) {
+                Ok(added) => list.retain(|f| added.contains(&f.line)),
+                Err(e) => errors.push(ScanError::at_object(
+                    entry.oid.to_string(),
+                    format!(
+                        "cannot diff with the parent's blob {base} ({}); every line was kept",
+                        e.message()
+                    ),
+                )),
+            }
+        }
+        let info = placement.commit.and_then(|commit| {
+            let info = infos
+                .entry(commit)
+                .or_insert_with(|| {
+                    git_walk::commit_info(repo, matcher, walk.commits[commit as usize])
+                })
+                .clone()?;
+            let count = counts.get(&entry.oid).copied().unwrap_or_default();
+            Some(CommitInfo {
+                other_commits: count.commits.saturating_sub(1),
+                other_paths: count.paths.saturating_sub(1),
+                ..info
+            })
+        });
+        for mut f in list {
+            f.commit = info.clone();
+            out.push(f);
+        }
+    }
+    out.extend(walk.message_findings.iter().cloned());
+    out
+}
+
+/// `--submodules`: scans each submodule that is checked out (has a repository on disk),
+/// with the same selection flags, and puts its path before each finding's path.
+fn scan_submodules(
+    matcher: &Matcher,
+    repo: &Repository,
+    args: &GitArgs,
+    progress: bool,
+    outcome: &mut ScanOutcome,
+) {
+    let Ok(submodules) = repo.submodules() else {
+        return;
+    };
+    for sub in submodules {
+        let name = sub.path().to_string_lossy().replace('\\', "/");
+        let sub_repo = match sub.open() {
+            Ok(r) => r,
+            Err(e) => {
+                outcome.notes.push(format!(
+                    "submodule {name} not scanned: not checked out ({})",
+                    e.message()
+                ));
+                continue;
+            }
+        };
+        let selection = match select(&sub_repo, args) {
+            Ok(s) => s,
+            Err(e) => {
+                outcome
+                    .errors
+                    .push(ScanError::at_path(name.clone(), format!("{e:#}")));
+                continue;
+            }
+        };
+        match scan_repo(matcher, &sub_repo, &selection, args, progress, &name) {
+            Ok(sub_outcome) => merge(outcome, sub_outcome),
+            Err(e) => outcome
+                .errors
+                .push(ScanError::at_path(name.clone(), format!("{e:#}"))),
+        }
+    }
+}
+
+fn merge(into: &mut ScanOutcome, from: ScanOutcome) {
+    into.findings.extend(from.findings);
+    into.errors.extend(from.errors);
+    into.notes.extend(from.notes);
+    let (a, b) = (&mut into.stats, from.stats);
+    a.files_scanned += b.files_scanned;
+    a.bytes_scanned += b.bytes_scanned;
+    a.skipped_binary += b.skipped_binary;
+    a.skipped_too_large += b.skipped_too_large;
+    a.skipped_symlinks += b.skipped_symlinks;
+    a.commits_scanned += b.commits_scanned;
+    a.blobs_read += b.blobs_read;
 }

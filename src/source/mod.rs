@@ -3,6 +3,7 @@
 //! read, skipped and could not read, so nothing is lost silently.
 
 pub mod git;
+pub mod git_walk;
 pub mod staged;
 pub mod tree;
 
@@ -54,6 +55,10 @@ pub struct Stats {
     /// Commits walked (history scans only).
     #[serde(skip_serializing_if = "is_zero")]
     pub commits_scanned: u64,
+    /// Git blobs read from the object database (history scans only): each distinct blob
+    /// is read once, however many commits and paths share it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub blobs_read: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
