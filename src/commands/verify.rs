@@ -115,7 +115,7 @@ pub fn into_report(inputs: Inputs, started: Instant, checked: usize) -> Report {
     summary.stats.files_scanned = inputs.files_read;
     summary.stats.bytes_scanned = inputs.bytes_read;
     summary.notes.push(format!(
-        "{checked} distinct secrets checked: {} live, {} invalid, {} unknown findings",
+        "{checked} distinct secrets checked; findings: {} live, {} invalid, {} unknown",
         counts[0], counts[1], counts[2]
     ));
     Report {

@@ -323,8 +323,15 @@ fn failure(err: reqwest::Error, request: &Request) -> Failure {
     } else {
         "network error"
     };
-    // `without_url`: reqwest's message would otherwise quote the URL.
-    let text = err.without_url().to_string();
+    // `without_url`: reqwest's message would otherwise quote the URL. The causes
+    // (connection refused, DNS, TLS) say what went wrong.
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        text.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
     Failure {
         detail: scrub(&format!("{kind}: {text}"), request),
     }
