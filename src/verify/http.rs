@@ -203,6 +203,9 @@ impl Answer {
             if let Ok(secs) = value.trim().parse::<u64>() {
                 return Some(Duration::from_secs(secs));
             }
+            if let Some(when) = parse_http_date(value) {
+                return Some(Duration::from_secs(when.saturating_sub(now_epoch)));
+            }
         }
         let reset = self
             .header("x-ratelimit-reset")?
@@ -364,6 +367,37 @@ pub fn rfc3339(epoch_secs: i64) -> String {
     )
 }
 
+/// An IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`, the form `Retry-After` uses) as Unix
+/// seconds.
+pub fn parse_http_date(value: &str) -> Option<u64> {
+    let mut parts = value.split_whitespace().skip(1);
+    let day: i64 = parts.next()?.parse().ok()?;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|n| n.parse::<i64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + sec).ok()
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -452,5 +486,28 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
+        assert_eq!(
+            parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(1_445_412_480)
+        );
+        assert_eq!(
+            parse_http_date("Thu, 31 Dec 2026 23:59:59 GMT"),
+            Some(1_798_761_599)
+        );
+        assert_eq!(parse_http_date("soon"), None);
+        let a = Answer {
+            status: 429,
+            headers: [(
+                "retry-after".to_string(),
+                "Wed, 21 Oct 2015 07:28:10 GMT".to_string(),
+            )]
+            .into_iter()
+            .collect(),
+            body: String::new(),
+        };
+        assert_eq!(
+            a.requested_wait(1_445_412_480),
+            Some(Duration::from_secs(10))
+        );
     }
 }
