@@ -540,3 +540,34 @@ fn human_report_puts_live_first() {
     assert!(first_live < first_invalid, "{text}");
     assert!(!text.contains(&live) && !text.contains(&dead));
 }
+
+#[test]
+fn redirects_are_not_followed_with_the_token() {
+    let elsewhere = FakeApi::start(|_, _| github_user_ok());
+    let target = format!("{}/user", elsewhere.url);
+    let github = FakeApi::start(move |_, _| Reply::new(302, "").header("Location", &target));
+    let token = github_token("ghp_", 24);
+    let (code, report, _) = verify_json(verify_cmd(&github.url, NOWHERE), &["--token", &token]);
+    assert_eq!(code, 0);
+    let v = verdict(&report, 0);
+    assert_eq!(v["status"], "unknown");
+    assert!(v["detail"].as_str().unwrap().contains("not followed"));
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed");
+}
+
+#[test]
+fn network_errors_never_print_a_token_held_in_the_url() {
+    // repo.anaconda.cloud tokens travel in the URL path; nothing listens at NOWHERE.
+    let repo = anaconda_repo_token(25);
+    let (code, report, text) = verify_json(
+        verify_cmd(NOWHERE, NOWHERE),
+        &["--token", &repo, "--verify-retries", "0"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(verdict(&report, 0)["status"], "unknown");
+    assert!(verdict(&report, 0)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("could not connect"));
+    assert!(!text.contains(&repo), "{text}");
+}
