@@ -1,8 +1,342 @@
-//! `leakscope lint`. (Being built: issue 6.)
+//! `leakscope lint`: walk → file → lints (+ token matcher for storage and live-token
+//! lints) → policy → inline allow / baseline → report. See [`crate::lint`].
+
+use super::{OutputArgs, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::baseline;
+use crate::blob::{looks_binary, scan_bytes, Origin};
+use crate::finding::{Finding, Suppression};
+use crate::lint::live_tokens::{self, LiveToken};
+use crate::lint::policy::Policy;
+use crate::lint::report::{LintReport, LintSummary};
+use crate::lint::{self, Context, Data, LintFinding, Severity, SourceFile};
+use crate::matcher::Matcher;
+use crate::rules::RuleSet;
+use crate::source::tree::{walk, TreeOptions};
+use crate::source::ScanError;
+use crate::verify::{FailOn, VerifyFlags};
+use anyhow::{bail, Context as _};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Files larger than this are not linted (configs and scripts are small; this keeps a
+/// stray data file from costing seconds). Counted in the summary.
+const MAX_LINT_FILE: u64 = 2 << 20;
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct LintArgs {}
+pub struct LintArgs {
+    /// Files or directories to lint.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Policy file (default: leakscope.toml in the first directory given).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = Severity::Warning)]
+    pub fail_level: Severity,
+    /// Print a lint's documentation (what it checks, why, an example, the fix) and exit.
+    #[arg(long, value_name = "ID")]
+    pub explain: Option<String>,
+    /// List the lint ids and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Ask each found token's provider whether it is live and judge live ones (network
+    /// calls to api.github.com / api.anaconda.org only).
+    #[arg(long)]
+    pub verify: bool,
+    #[command(flatten)]
+    pub network: crate::verify::NetworkFlags,
+    /// Judge the live tokens in a `leakscope scan --verify --format json` report.
+    #[arg(long, value_name = "FILE")]
+    pub scan_report: Option<PathBuf>,
+    /// Also lint files that .gitignore / .ignore would skip.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Leave out paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Ignore findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the fingerprints of this run's findings to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Exit 0 even when findings are reported.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Worker threads (0 = one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+}
 
-pub fn run(_args: LintArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("leakscope lint is not available yet")
+pub fn run(args: LintArgs) -> anyhow::Result<i32> {
+    if let Some(id) = &args.explain {
+        let Some(doc) = lint::doc(id) else {
+            bail!("--explain {id}: unknown lint id (`leakscope lint --list` lists them)");
+        };
+        print!("{}", doc.explain());
+        return Ok(EXIT_CLEAN);
+    }
+    if args.list {
+        for d in lint::all_docs() {
+            println!("{:<32} {:<8} {}", d.id, d.severity.as_str(), d.title);
+        }
+        return Ok(EXIT_CLEAN);
+    }
+    let started = Instant::now();
+    let data = Data::builtin()?;
+    let policy = Policy::find_and_load(args.config.as_deref(), &args.paths, &data.facts)?;
+    let matcher =
+        Matcher::new(RuleSet::builtin()?).context("cannot build the keyword prefilter")?;
+    let ctx = Context {
+        facts: &data.facts,
+        actions: &data.actions,
+        policy: &policy,
+    };
+    let baseline_set = match &args.baseline {
+        Some(path) => Some(baseline::load(path)?),
+        None => None,
+    };
+
+    let mut options = TreeOptions {
+        no_ignore: args.no_ignore,
+        follow_links: args.follow,
+        threads: args.threads,
+        exclude: args.exclude.clone(),
+        max_file_size: Some(MAX_LINT_FILE),
+        ..TreeOptions::default()
+    };
+    options.exclude.extend(policy.exclude.iter().cloned());
+    let collected = lint_tree(&matcher, &ctx, &args.paths, &options, args.verify)?;
+    let mut findings = collected.findings;
+    let mut errors = collected.errors;
+    let mut summary = collected.summary;
+
+    let mut live = Vec::new();
+    if args.verify {
+        let mut tokens = collected.tokens;
+        let flags = VerifyFlags {
+            verify: true,
+            fail_on: FailOn::Any,
+            network: args.network.clone(),
+        };
+        crate::verify::verify_findings(&mut tokens, &flags)?;
+        summary.verified_tokens = Some(tokens.iter().filter(|t| t.verdict.is_some()).count());
+        live.extend(tokens.iter().filter_map(LiveToken::from_finding));
+    }
+    if let Some(path) = &args.scan_report {
+        live.extend(read_scan_report(path)?);
+    }
+    findings.extend(live_tokens::check(
+        &live,
+        &data.facts,
+        &policy,
+        live_tokens::now(),
+    ));
+
+    lint::apply_policy(&mut findings, &policy);
+    if let Some(set) = &baseline_set {
+        for f in findings.iter_mut() {
+            if f.suppressed.is_none() && set.contains(&f.fingerprint) {
+                f.suppressed = Some(Suppression::Baseline);
+            }
+        }
+    }
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule, &a.fingerprint).cmp(&(
+            &b.path,
+            b.line,
+            b.column,
+            &b.rule,
+            &b.fingerprint,
+        ))
+    });
+    findings.dedup_by(|a, b| a.fingerprint == b.fingerprint && a.line == b.line);
+    if let Some(path) = &args.write_baseline {
+        write_baseline(path, &findings)?;
+    }
+    errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
+    summary.policy = policy
+        .source
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    if summary.files_scanned == 0 {
+        summary.notes.push("no file was linted".into());
+    }
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    let mut report = LintReport {
+        findings,
+        summary,
+        errors,
+    };
+    report.recount();
+    let (mut out, options) = args.output.open()?;
+    lint::report::write(&mut out, &report, options).context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
+    Ok(if report.fails(args.fail_level) && !args.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+struct Collected {
+    findings: Vec<LintFinding>,
+    errors: Vec<ScanError>,
+    summary: LintSummary,
+    /// Every token the matcher found (kept only for `--verify`).
+    tokens: Vec<Finding>,
+}
+
+/// Walks the roots and runs the file lints on every text file.
+fn lint_tree(
+    matcher: &Matcher,
+    ctx: &Context<'_>,
+    roots: &[PathBuf],
+    options: &TreeOptions,
+    keep_tokens: bool,
+) -> anyhow::Result<Collected> {
+    let findings = Mutex::new(Vec::new());
+    let errors = Mutex::new(Vec::new());
+    let tokens = Mutex::new(Vec::new());
+    let (files, bytes, binary, too_large, symlinks) = (
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    );
+    let walk_errors = walk(roots, options, &symlinks, |file| {
+        let push_error = |message: String| {
+            errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(ScanError::at_path(file.display.clone(), message));
+        };
+        match std::fs::metadata(file.path) {
+            Ok(meta) if meta.len() > MAX_LINT_FILE => {
+                too_large.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => return push_error(format!("cannot stat: {e}")),
+        }
+        let content = match std::fs::read(file.path) {
+            Ok(c) => c,
+            Err(e) => return push_error(format!("cannot read: {e}")),
+        };
+        if looks_binary(&content) {
+            binary.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        files.fetch_add(1, Ordering::Relaxed);
+        bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+        let text = String::from_utf8_lossy(&content);
+        let found = scan_bytes(
+            matcher,
+            &content,
+            Origin {
+                path: Some(&file.display),
+                location: "file",
+            },
+        );
+        let source = SourceFile::new(&file.display, &text, &found);
+        let mut out = Vec::new();
+        if let Err(message) = lint::lint_file(&source, ctx, &mut out) {
+            push_error(message);
+        }
+        if !out.is_empty() {
+            findings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&mut out);
+        }
+        if keep_tokens && !found.is_empty() {
+            tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(found);
+        }
+    })?;
+    let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.extend(walk_errors);
+    Ok(Collected {
+        findings: findings.into_inner().unwrap_or_else(|e| e.into_inner()),
+        errors,
+        summary: LintSummary {
+            files_scanned: files.into_inner(),
+            bytes_scanned: bytes.into_inner(),
+            skipped_binary: binary.into_inner(),
+            skipped_too_large: too_large.into_inner(),
+            skipped_symlinks: symlinks.into_inner(),
+            ..LintSummary::default()
+        },
+        tokens: tokens.into_inner().unwrap_or_else(|e| e.into_inner()),
+    })
+}
+
+/// The verified findings of a `scan --verify --format json` (or jsonl) report.
+fn read_scan_report(path: &Path) -> anyhow::Result<Vec<LiveToken>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--scan-report {}: cannot read", path.display()))?;
+    let values: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(doc) => match doc.get("findings").and_then(|f| f.as_array()) {
+            Some(list) => list.clone(),
+            None => bail!(
+                "--scan-report {}: not a leakscope scan JSON report (no \"findings\" list)",
+                path.display()
+            ),
+        },
+        Err(_) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| {
+                    anyhow::anyhow!("--scan-report {}:{}: not JSON: {e}", path.display(), i + 1)
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    Ok(values
+        .iter()
+        .filter_map(LiveToken::from_report_json)
+        .collect())
+}
+
+/// The baseline format scan uses ([`crate::baseline`]), so `--baseline` reads it back.
+fn write_baseline(path: &Path, findings: &[LintFinding]) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        fingerprint: &'a str,
+        rule: &'a str,
+    }
+    #[derive(Serialize)]
+    struct File<'a> {
+        leakscope_baseline: u32,
+        findings: Vec<Entry<'a>>,
+    }
+    let entries: std::collections::BTreeMap<&str, &str> = findings
+        .iter()
+        .filter(|f| f.suppressed != Some(Suppression::InlineAllow))
+        .map(|f| (f.fingerprint.as_str(), f.rule.as_str()))
+        .collect();
+    let file = File {
+        leakscope_baseline: 1,
+        findings: entries
+            .into_iter()
+            .map(|(fingerprint, rule)| Entry { fingerprint, rule })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&file)?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("{}: cannot write baseline", path.display()))
 }
