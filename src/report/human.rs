@@ -57,11 +57,10 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
 fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::io::Result<()> {
     let place = match &f.path {
         Some(path) => format!("{}:{}:{}", path, f.line, f.column),
-        None => format!(
-            "{} ({})",
-            f.location,
-            f.commit.as_ref().map(|c| short(&c.commit)).unwrap_or("-")
-        ),
+        None => match &f.commit {
+            Some(c) => format!("{} ({})", f.location, short(&c.commit)),
+            None => f.location.clone(),
+        },
     };
     writeln!(
         out,
