@@ -49,10 +49,27 @@ dependency or action in that job would inherit the write access.",
 
 pub static DOCS: [&LintDoc; 3] = [&WRITE_ALL, &MISSING, &EXCESS];
 
-/// `.github/workflows/*.yml` (or `.yaml`), at any depth.
-pub fn is_workflow(path: &str) -> bool {
-    let in_dir = path.starts_with(".github/workflows/") || path.contains("/.github/workflows/");
-    in_dir && (path.ends_with(".yml") || path.ends_with(".yaml"))
+/// `.github/workflows/*.yml` (or `.yaml`) at any depth, or any YAML file with the
+/// top-level `on:` and `jobs:` keys of a workflow (a workflows directory linted from
+/// inside, a workflow template).
+pub fn is_workflow(path: &str, text: &str) -> bool {
+    if !(path.ends_with(".yml") || path.ends_with(".yaml")) {
+        return false;
+    }
+    if path.starts_with(".github/workflows/") || path.contains("/.github/workflows/") {
+        return true;
+    }
+    // A top-level key, bare or quoted (`on:`, `"on":`, `'on':`).
+    let top_key = |key: &str| {
+        text.lines().any(|l| {
+            let rest = l.trim_start_matches(['"', '\'']);
+            !l.starts_with([' ', '\t'])
+                && rest
+                    .strip_prefix(key)
+                    .is_some_and(|r| r.trim_start_matches(['"', '\'']).starts_with(':'))
+        })
+    };
+    top_key("jobs") && top_key("on")
 }
 
 /// A `permissions:` value as written.
@@ -422,8 +439,15 @@ mod tests {
         );
         let unknown = "on: push\npermissions:\n  contents: read\njobs:\n  bot:\n    runs-on: ubuntu-latest\n    permissions:\n      issues: write\n    steps:\n      - uses: actions/github-script@v7\n        with:\n          script: console.log(1)\n";
         assert!(lint_text(PATH, unknown).is_empty());
-        // Not a workflow path: not judged.
+        // Not a workflow (no `on:`, not under .github/workflows): not judged.
         assert!(lint_text("ci.yml", "permissions: write-all\njobs: {}\n").is_empty());
+        assert_eq!(
+            rules_of(&lint_text(
+                "ci.yml",
+                "on: push\npermissions: write-all\njobs: {}\n"
+            )),
+            ["actions-write-all"]
+        );
     }
 
     #[test]

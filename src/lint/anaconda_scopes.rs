@@ -54,7 +54,10 @@ enum Job {
 
 fn guess_job(name: Option<&str>, text: &str) -> Job {
     let lower_name = name.unwrap_or("").to_ascii_lowercase();
-    if lower_name.contains("upload") || lower_name.contains("publish") {
+    if ["upload", "publish", "release", "deploy"]
+        .iter()
+        .any(|w| lower_name.contains(w))
+    {
         return Job::Upload;
     }
     if lower_name.contains("download") || lower_name.contains("install") {

@@ -330,7 +330,7 @@ pub fn lint_file(
     anaconda_scopes::check(file, ctx, out);
     github_scopes::check(file, ctx, out);
     token_storage::check(file, ctx, out)?;
-    if actions_permissions::is_workflow(file.path) {
+    if actions_permissions::is_workflow(file.path, file.text) {
         actions_permissions::check(file, ctx, out)?;
     }
     Ok(())
