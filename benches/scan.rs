@@ -1770,6 +1770,9 @@ struct Score {
     missed_samples: Vec<String>,
     errors: usize,
     parse_error: Option<String>,
+    /// Findings on a truth line already matched (e.g. one token in several blob versions).
+    repeats: usize,
+    hit: Vec<bool>,
 }
 
 fn norm_path(p: &str, root: &Path) -> String {
@@ -1800,6 +1803,8 @@ fn score(json: &[u8], truth: &[Truth], root: &Path) -> Score {
         missed_samples: vec![],
         errors: 0,
         parse_error: None,
+        repeats: 0,
+        hit: vec![],
     };
     let mut idx: HashMap<(String, usize), usize> = HashMap::new();
     for (i, t) in truth.iter().enumerate() {
@@ -1827,7 +1832,12 @@ fn score(json: &[u8], truth: &[Truth], root: &Path) -> Score {
             let path = norm_path(f["path"].as_str().unwrap_or(""), root);
             let line = f["line"].as_u64().unwrap_or(0) as usize;
             match idx.get(&(path.clone(), line)) {
-                Some(&i) => hit[i] = true,
+                Some(&i) => {
+                    if hit[i] {
+                        sc.repeats += 1;
+                    }
+                    hit[i] = true
+                }
                 None => {
                     sc.other += 1;
                     if sc.other_samples.len() < 5 {
@@ -1854,6 +1864,7 @@ fn score(json: &[u8], truth: &[Truth], root: &Path) -> Score {
                 .push(format!("{}:{} ({})", t.path, t.line, t.kind));
         }
     }
+    sc.hit = hit;
     sc
 }
 
@@ -1893,6 +1904,10 @@ fn print_score(sc: &Score) {
     for s in &sc.other_samples {
         println!("    e.g. {s}");
     }
+    println!(
+        "  repeated findings of an already matched line: {}",
+        sc.repeats
+    );
     if sc.found < sc.plants {
         for s in &sc.missed_samples {
             println!("    missed e.g. {s}");
@@ -2371,7 +2386,7 @@ fn bench_git(o: &Opts, target_dir: &Path) {
         if !r.ok && rep == 0 {
             // a failing command is reported once; no point timing it again
             ls_stats.add(&r);
-            for _ in 1..o.reps {
+            for _ in 0..o.reps {
                 let r = run_once(&cf, Path::new("/dev/null"), &base);
                 cf_stats.add(&r);
             }
@@ -2413,6 +2428,17 @@ fn bench_git(o: &Opts, target_dir: &Path) {
         .collect();
     let sc = score(&fs::read(&ls_out).unwrap_or_default(), &truth, &g.repo);
     print_score(&sc);
+    if sc.parse_error.is_none() {
+        let del: Vec<usize> = (0..g.truth.len())
+            .filter(|&i| !g.truth[i].decoy && g.truth[i].deleted)
+            .collect();
+        let found = del.iter().filter(|&&i| sc.hit[i]).count();
+        println!(
+            "  recall on tokens deleted before HEAD (history only): {}/{}",
+            found,
+            del.len()
+        );
+    }
     println!("  (history findings matched by path and line where the token was added; lines never shift in this history)");
 }
 
