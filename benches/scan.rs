@@ -15,7 +15,7 @@
 //! Options (after `--`): `--git`, `--reps N` (timed runs per tool, median reported; one
 //! untimed warm-up run each precedes them), `--mb N` (corpus size), `--plants N` (planted
 //! tokens per kind), `--commits N` (git mode), `--regen` (rebuild the corpus even if the
-//! parameters match), `--keep-going` (report rather than stop when leakscope fails).
+//! parameters match), `--stop-on-fail` (stop timing once a leakscope run fails).
 //! `LEAKSCOPE_BENCH_BIN=/path` replaces the leakscope binary (e.g. a stand-in while
 //! `scan` is unfinished); by default it is the release binary cargo builds for this bench
 //! (target/release/leakscope).
@@ -69,7 +69,7 @@ struct Opts {
     plants: usize,
     commits: usize,
     regen: bool,
-    keep_going: bool,
+    stop_on_fail: bool,
 }
 
 fn parse_opts() -> Option<Opts> {
@@ -85,7 +85,7 @@ fn parse_opts() -> Option<Opts> {
         plants: 300,
         commits: 4000,
         regen: false,
-        keep_going: true,
+        stop_on_fail: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -102,7 +102,7 @@ fn parse_opts() -> Option<Opts> {
             "--plants" => o.plants = num("--plants").max(1) as usize,
             "--commits" => o.commits = num("--commits").max(10) as usize,
             "--regen" => o.regen = true,
-            "--keep-going" => o.keep_going = true,
+            "--stop-on-fail" => o.stop_on_fail = true,
             other => eprintln!("ignoring unknown argument {other:?}"),
         }
     }
@@ -1986,7 +1986,7 @@ fn bench_tree(o: &Opts, target_dir: &Path) {
         if rep > 0 {
             ls_stats.add(&r);
         }
-        if !r.ok && !o.keep_going {
+        if !r.ok && o.stop_on_fail {
             break;
         }
     }
