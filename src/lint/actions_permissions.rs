@@ -122,8 +122,25 @@ fn declared(value: &MarkedYaml<'_>) -> Declared {
     Declared::Other
 }
 
-/// What a job's steps need, or why the table cannot say.
-fn job_need(job: &MarkedYaml<'_>, ctx: &Context<'_>) -> Need {
+/// True when an `env:` mapping on this node hands the token over
+/// (`${{ secrets.GITHUB_TOKEN }}`, `${{ github.token }}`).
+fn env_has_token(node: &MarkedYaml<'_>) -> bool {
+    let Some((_, env)) = entry(node, "env") else {
+        return false;
+    };
+    env.data.as_mapping().is_some_and(|map| {
+        map.iter().any(|(_, v)| {
+            v.data
+                .as_str()
+                .is_some_and(|s| super::actions_table::TOKEN_EXPRESSION.is_match(s))
+        })
+    })
+}
+
+/// What a job's steps need, or why the table cannot say. `token_in_env`: the workflow's
+/// `env:` already hands the token to every step.
+fn job_need(job: &MarkedYaml<'_>, ctx: &Context<'_>, token_in_env: bool) -> Need {
+    let token_in_env = token_in_env || env_has_token(job);
     if entry(job, "uses").is_some() {
         return Need::Unknown("calls a reusable workflow".into());
     }
@@ -152,7 +169,9 @@ fn job_need(job: &MarkedYaml<'_>, ctx: &Context<'_>) -> Need {
             ctx.actions.action_need(uses, &with)
         } else if let Some((_, run)) = entry(step, "run") {
             match run.data.as_str() {
-                Some(script) => ctx.actions.script_need(script),
+                Some(script) => ctx
+                    .actions
+                    .script_need(script, token_in_env || env_has_token(step)),
                 None => Need::Unknown("a `run` that is not text".into()),
             }
         } else {
@@ -242,12 +261,13 @@ pub fn check(
     let Some(jobs_map) = jobs_node.data.as_mapping() else {
         return Ok(());
     };
+    let workflow_env_token = env_has_token(root);
     let mut jobs = Vec::new();
     for (k, v) in jobs_map {
         jobs.push(Job {
             name: k.data.as_str().unwrap_or("?").to_string(),
             permissions: entry(v, "permissions").map(|(key, value)| (key, declared(value))),
-            need: job_need(v, ctx),
+            need: job_need(v, ctx, workflow_env_token),
         });
     }
     let top = entry(root, "permissions").map(|(key, value)| (key, declared(value)));
@@ -439,6 +459,12 @@ mod tests {
         );
         let unknown = "on: push\npermissions:\n  contents: read\njobs:\n  bot:\n    runs-on: ubuntu-latest\n    permissions:\n      issues: write\n    steps:\n      - uses: actions/github-script@v7\n        with:\n          script: console.log(1)\n";
         assert!(lint_text(PATH, unknown).is_empty());
+        // A repository script may `git push` (git2-rs's publish.sh does): not judged.
+        let script = "on: workflow_dispatch\npermissions:\n  contents: write\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: ./ci/publish.sh\n";
+        assert!(lint_text(PATH, script).is_empty());
+        // The token handed to a tool through env: not judged either.
+        let env = "on: push\npermissions:\n  contents: write\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: npx semantic-release\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n";
+        assert!(lint_text(PATH, env).is_empty());
         // Not a workflow (no `on:`, not under .github/workflows): not judged.
         assert!(lint_text("ci.yml", "permissions: write-all\njobs: {}\n").is_empty());
         assert_eq!(

@@ -213,9 +213,11 @@ impl ActionsTable {
     }
 
     /// What a `run:` script needs: the union of its known commands. Unknown when it runs
-    /// a command the table marks unknown, an unlisted `gh` command, or mentions the token
-    /// without running any listed command.
-    pub fn script_need(&self, script: &str) -> Need {
+    /// a command the table marks unknown, an unlisted `gh` command, a repository script
+    /// leakscope cannot read (`./ci/publish.sh` may well `git push`), or uses the token
+    /// (in the script, or handed to it through `env:` when `token_in_env`) without
+    /// running any listed command.
+    pub fn script_need(&self, script: &str, token_in_env: bool) -> Need {
         let mut need = Permissions::new();
         let mut matched_any = false;
         for line in script.lines() {
@@ -238,15 +240,35 @@ impl ActionsTable {
             if !matched_line && GH_COMMAND.is_match(line) {
                 return Need::Unknown("a `gh` command that is not in the actions table".into());
             }
+            if let Some(m) = LOCAL_SCRIPT.find(line) {
+                return Need::Unknown(format!(
+                    "runs `{}`, a script leakscope cannot read",
+                    m.as_str().trim_start_matches([' ', ';', '&', '|', '('])
+                ));
+            }
         }
-        if !matched_any && TOKEN_MENTION.is_match(script) {
+        if !matched_any && (token_in_env || TOKEN_MENTION.is_match(script)) {
             return Need::Unknown(
-                "the script uses the token for something the table does not list".into(),
+                "the step uses the token for something the table does not list".into(),
             );
         }
         Need::Known(need)
     }
 }
+
+/// Running a script file from the repository: `./x`, `../x`, `bash x.sh`, `python x.py`,
+/// `node x.js`, or a path ending in a script extension.
+static LOCAL_SCRIPT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?:(?:^|[;&|(])\s*(?:\.{1,2}/[\w.\-/]+|[\w.\-]+(?:/[\w.\-]+)+\.(?:sh|py|m?js|ps1|rb|pl)\b)|(?:^|[\s;&|(])(?:(?:ba|z|da)?sh\s+[\w.\-/]+\.sh\b|(?:python3?|node|ruby|perl|pwsh|powershell)\s+[\w.\-/]+\.(?:py|m?js|rb|pl|ps1)\b))",
+    )
+    .unwrap()
+});
+
+/// A workflow, job or step `env:` value that hands the token over.
+pub static TOKEN_EXPRESSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"secrets\.GITHUB_TOKEN\b|github\.token\b").unwrap()
+});
 
 static GH_COMMAND: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|[\s;&|(`])gh\s+[a-z]").unwrap());
@@ -313,26 +335,46 @@ mod tests {
     #[test]
     fn scripts_are_judged_by_their_commands() {
         let t = ActionsTable::builtin().unwrap();
-        assert_eq!(t.script_need("make test\npytest -q"), perms(&[]));
+        assert_eq!(t.script_need("make test\npytest -q", false), perms(&[]));
         assert_eq!(
-            t.script_need("gh release create v1 dist/*"),
+            t.script_need("gh release create v1 dist/*", true),
             perms(&[("contents", Level::Write)])
         );
         assert_eq!(
-            t.script_need("docker push ghcr.io/acme/app:1"),
+            t.script_need("docker push ghcr.io/acme/app:1", false),
             perms(&[("packages", Level::Write)])
         );
         assert!(matches!(
-            t.script_need("gh pr comment 1 -b hi"),
+            t.script_need("gh pr comment 1 -b hi", false),
             Need::Unknown(_)
         ));
+        for script in [
+            "./ci/publish.sh",
+            "bash scripts/release.sh --tag v1",
+            "cd docs && python tools/deploy.py",
+            "script/api-docs/api-generator.js --validate-only",
+        ] {
+            assert!(
+                matches!(t.script_need(script, false), Need::Unknown(_)),
+                "{script}"
+            );
+        }
         assert!(matches!(
-            t.script_need("gh workflow run x"),
+            t.script_need("npx semantic-release", true),
+            Need::Unknown(_)
+        ));
+        assert_eq!(
+            t.script_need("pip install -e .[test] && pytest ./tests", false),
+            perms(&[])
+        );
+        assert!(matches!(
+            t.script_need("gh workflow run x", false),
             Need::Unknown(_)
         ));
         assert!(matches!(
             t.script_need(
-                "curl -H \"Authorization: Bearer $GITHUB_TOKEN\" https://api.github.com/x"
+                "curl -H \"Authorization: Bearer $GITHUB_TOKEN\" https://api.github.com/x",
+                false
             ),
             Need::Unknown(_)
         ));
