@@ -449,6 +449,21 @@ mod tests {
     }
 
     #[test]
+    fn newer_and_older_clis_and_global_flags() {
+        // `anaconda org auth` (anaconda-cli-base), `binstar auth`, and the global
+        // `-s SITE` before the subcommand, which is not `--scopes`.
+        for text in [
+            "anaconda org auth --create --name x --scopes all --max-age 60\n",
+            "binstar auth -c -n x -s all --max-age 60\n",
+            "anaconda -s private-site auth --create -n x --scopes all --max-age 60\n",
+        ] {
+            let f = lint_text("x.sh", text);
+            assert_eq!(rules_of(&f), ["anaconda-scope-too-broad"], "{text}");
+            assert!(f[0].message.contains("`all`"), "{text}");
+        }
+    }
+
+    #[test]
     fn the_api_call_is_judged_too() {
         let text = "requests.post(\n    \"https://api.anaconda.org/authentications\",\n    json={\"scopes\": [\"all\"], \"note\": \"ci\"},\n)\n";
         let f = lint_text("tools/mint.py", text);
