@@ -77,14 +77,14 @@ impl LintDoc {
     /// The text `leakscope lint --explain ID` prints.
     pub fn explain(&self) -> String {
         format!(
-            "{id}: {title}\n(default severity: {sev})\n\nWhat it checks\n  {checks}\n\nWhy it matters\n  {why}\n\nExample\n{example}\n\nFix\n  {fix}\n",
+            "{id}: {title}\n(default severity: {sev})\n\nWhat it checks\n{checks}\n\nWhy it matters\n{why}\n\nExample\n{example}\n\nFix\n{fix}\n",
             id = self.id,
             title = self.title,
             sev = self.severity.as_str(),
-            checks = self.checks.trim(),
-            why = self.why.trim(),
+            checks = indent(self.checks.trim(), "  "),
+            why = indent(self.why.trim(), "  "),
             example = indent(self.example.trim_matches('\n'), "  "),
-            fix = self.fix.trim(),
+            fix = indent(self.fix.trim(), "  "),
         )
     }
 }
