@@ -177,7 +177,7 @@ fn write_human(out: &mut dyn Write, report: &LintReport, color: bool) -> std::io
     }
     let s = &report.summary;
     let mut line = format!(
-        "{} lint {} ({} error, {} warning, {} note) in {} files, {} ms",
+        "{} lint {} ({} error, {} warning, {} note) in {} {}, {} ms",
         s.findings,
         if s.findings == 1 {
             "finding"
@@ -188,6 +188,11 @@ fn write_human(out: &mut dyn Write, report: &LintReport, color: bool) -> std::io
         s.warning,
         s.note,
         s.files_scanned,
+        if s.files_scanned == 1 {
+            "file"
+        } else {
+            "files"
+        },
         s.duration_ms
     );
     let suppressed = s.suppressed_inline + s.suppressed_baseline;
