@@ -112,24 +112,19 @@ fn merge(set: RuleSet, extra: Vec<crate::rules::Rule>) -> anyhow::Result<RuleSet
 /// whole rule set (so rule priority counts as it will in a real scan) and describes
 /// each one that does not behave as written.
 pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<String>> {
-    let targets: Vec<(String, String, Option<String>, Vec<String>, Vec<String>)> = set
+    // The specs to check, copied out before the matcher takes the rule set.
+    let targets: Vec<(String, crate::rules::RuleSpec)> = set
         .rules
         .iter()
         .filter(|r| sources.contains(&r.source))
-        .map(|r| {
-            (
-                r.source.clone(),
-                r.spec.id.clone(),
-                r.spec.example_path.clone(),
-                r.spec.examples.clone(),
-                r.spec.negative_examples.clone(),
-            )
-        })
+        .map(|r| (r.source.clone(), r.spec.clone()))
         .collect();
     let matcher = Matcher::new(set).context("cannot build the keyword prefilter")?;
     let mut failures = Vec::new();
-    for (source, id, example_path, examples, negatives) in targets {
-        let path = example_path.as_deref().unwrap_or("example.txt");
+    for (source, spec) in targets {
+        let id = spec.id;
+        let (examples, negatives) = (spec.examples, spec.negative_examples);
+        let path = spec.example_path.as_deref().unwrap_or("example.txt");
         let origin = Origin {
             path: Some(path),
             location: "file",
