@@ -11,6 +11,7 @@
 //! visited, and from each only the (path, blob) pairs it introduces: those that differ
 //! from every parent (for a merge, a blob that one side already had is not the merge's).
 
+use super::git_count::TreeDag;
 use super::ScanError;
 use crate::blob::{scan_bytes, Origin};
 use crate::finding::{redact, CommitInfo, Finding};
@@ -19,8 +20,7 @@ use git2::{ErrorCode, ObjectType, Oid, Repository};
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
-use std::rc::Rc;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 /// Git's mode for a symbolic link: its blob holds the link target, not content.
@@ -75,6 +75,8 @@ pub struct Walk {
     pub symlinks: u64,
     /// Paths of submodules (gitlinks) met in trees; their commits live elsewhere.
     pub gitlinks: BTreeSet<String>,
+    /// The trees met, for counting other commits and paths without reading them again.
+    pub dag: TreeDag,
 }
 
 /// Starting points found in the refs.
@@ -158,14 +160,22 @@ pub fn ref_tips(repo: &Repository) -> Result<Tips, git2::Error> {
 }
 
 /// The walk's working state.
-struct Walker<'r, F> {
+struct Walker<'r, 'o, F> {
     repo: &'r Repository,
+    /// Trees are read straight from the object database and parsed here: libgit2's
+    /// tree objects cost an allocation per entry and a cache insert each.
+    odb: Option<&'o git2::Odb<'r>>,
     matcher: &'r Matcher,
     /// Rules with a path restriction: the only ones whose outcome depends on the path.
     restricted: Vec<usize>,
     /// (tree id, hash of the path it sits at) already walked.
-    seen_trees: HashSet<(Oid, u64)>,
-    blob_index: HashMap<Oid, u32>,
+    seen_trees: HashSet<(Key, u64), IdBuild>,
+    blob_index: HashMap<Key, u32, IdBuild>,
+    /// Hash of the path each blob was first met at (same index as `walk.entries`), and
+    /// of the other paths for the few blobs met at several: met again at a known path,
+    /// a blob needs no further look.
+    first_path: Vec<u64>,
+    other_paths: HashMap<u32, Vec<u64>>,
     walk: Walk,
     on_new_blob: F,
 }
@@ -183,12 +193,16 @@ where
         .filter(|(_, r)| r.path.is_some())
         .map(|(i, _)| i)
         .collect();
+    let odb = repo.odb().ok();
     let mut w = Walker {
         repo,
+        odb: odb.as_ref(),
         matcher,
         restricted,
-        seen_trees: HashSet::new(),
-        blob_index: HashMap::new(),
+        seen_trees: HashSet::default(),
+        blob_index: HashMap::default(),
+        first_path: Vec::new(),
+        other_paths: HashMap::new(),
         walk: Walk::default(),
         on_new_blob,
     };
@@ -205,7 +219,7 @@ where
     w.walk
 }
 
-impl<F> Walker<'_, F>
+impl<F> Walker<'_, '_, F>
 where
     F: FnMut(u32, &BlobEntry),
 {
@@ -426,66 +440,121 @@ where
 
     /// Registers every blob under `tree`, skipping subtrees already walked at this path.
     fn walk_tree(&mut self, tree_oid: Oid, prefix: &str, commit: Option<u32>) {
-        if !self.seen_trees.insert((tree_oid, hash_path(prefix))) {
+        let prefix_hash = hash_path(prefix);
+        let tree_key = key(&tree_oid);
+        if !self.seen_trees.insert((tree_key, prefix_hash)) {
             return;
         }
-        let tree = match self.repo.find_tree(tree_oid) {
-            Ok(t) => t,
-            Err(e) => {
+        let object = match self.odb.map(|odb| odb.read(tree_oid)) {
+            Some(Ok(o)) if o.kind() == ObjectType::Tree => o,
+            Some(Ok(o)) => {
+                let kind = o.kind();
+                drop(o);
+                self.error(
+                    tree_oid,
+                    format!("expected a tree{}, found a {kind}", at(prefix)),
+                );
+                return;
+            }
+            Some(Err(e)) => {
                 self.error(
                     tree_oid,
                     format!("cannot read tree{}: {}", at(prefix), e.message()),
                 );
                 return;
             }
+            None => {
+                self.error(tree_oid, "cannot open the object database".into());
+                return;
+            }
         };
+        let id_len = tree_oid.as_bytes().len();
         let mut subtrees = Vec::new();
-        let mut blobs = Vec::new();
-        for entry in tree.iter() {
-            match entry.kind() {
-                Some(ObjectType::Tree) => {
-                    subtrees.push((entry.id(), join(prefix, entry.name_bytes())))
+        let record = self.walk.dag.begin(tree_key);
+        let mut malformed = false;
+        for entry in RawTree::new(object.data(), id_len) {
+            let Some(entry) = entry else {
+                malformed = true;
+                break;
+            };
+            match entry.mode & 0o170000 {
+                0o040000 => {
+                    if record {
+                        self.walk.dag.subtree(entry.name, key_of(entry.id));
+                    }
+                    if let Ok(oid) = Oid::from_bytes(entry.id) {
+                        subtrees.push((oid, join(prefix, entry.name)));
+                    }
                 }
-                Some(ObjectType::Blob) if entry.filemode() == SYMLINK_MODE => {
-                    self.walk.symlinks += 1
+                0o120000 => self.walk.symlinks += 1,
+                0o160000 => {
+                    self.walk.gitlinks.insert(join(prefix, entry.name));
                 }
-                Some(ObjectType::Blob) => blobs.push((entry.id(), entry.name_bytes().to_vec())),
-                Some(ObjectType::Commit) => {
-                    self.walk.gitlinks.insert(join(prefix, entry.name_bytes()));
+                _ => {
+                    let hash = name_hash(prefix_hash, entry.name);
+                    let index = self.add_tree_blob(entry.id, prefix, hash, entry.name, commit);
+                    if record {
+                        self.walk.dag.blob(entry.name, index);
+                    }
                 }
-                _ => {}
             }
         }
-        drop(tree);
-        for (oid, name) in blobs {
-            self.add_blob_lazy(oid, prefix, &name, commit);
+        if record {
+            self.walk.dag.finish();
+        }
+        drop(object);
+        if malformed {
+            self.error(tree_oid, format!("malformed tree{}", at(prefix)));
         }
         for (oid, path) in subtrees {
             self.walk_tree(oid, &path, commit);
         }
     }
 
-    /// Like [`Self::add_blob`], but builds the path string only when it is needed.
-    fn add_blob_lazy(&mut self, oid: Oid, prefix: &str, name: &[u8], commit: Option<u32>) {
-        if let Some(&index) = self.blob_index.get(&oid) {
-            if self.restricted.is_empty() {
-                return;
-            }
-            let path = join(prefix, name);
-            self.note_other_path(index, path, commit);
-            return;
+    /// A blob met in a tree at `prefix/name` (whose hash is `hash`). Most blobs met
+    /// again sit at a path they were met at before; that case is settled without
+    /// building the path.
+    fn add_tree_blob(
+        &mut self,
+        id: &[u8],
+        prefix: &str,
+        hash: u64,
+        name: &[u8],
+        commit: Option<u32>,
+    ) -> u32 {
+        let Some(&index) = self.blob_index.get(&key_of(id)) else {
+            let Ok(oid) = Oid::from_bytes(id) else {
+                return u32::MAX;
+            };
+            let index = self.add_blob(oid, Some(join(prefix, name)), commit, None);
+            self.first_path[index as usize] = hash;
+            return index;
+        };
+        if self.restricted.is_empty() || self.first_path[index as usize] == hash {
+            return index;
         }
-        self.add_blob(oid, Some(join(prefix, name)), commit, None);
+        let others = self.other_paths.entry(index).or_default();
+        if !others.contains(&hash) {
+            others.push(hash);
+            self.note_other_path(index, join(prefix, name), commit);
+        }
+        index
     }
 
-    fn add_blob(&mut self, oid: Oid, path: Option<String>, commit: Option<u32>, base: Option<Oid>) {
-        if let Some(&index) = self.blob_index.get(&oid) {
+    fn add_blob(
+        &mut self,
+        oid: Oid,
+        path: Option<String>,
+        commit: Option<u32>,
+        base: Option<Oid>,
+    ) -> u32 {
+        if let Some(&index) = self.blob_index.get(&key(&oid)) {
             if let Some(path) = path {
                 if !self.restricted.is_empty() {
                     self.note_other_path(index, path, commit);
                 }
             }
-            return;
+            return index;
         }
         let index = self.walk.entries.len() as u32;
         self.walk.entries.push(BlobEntry {
@@ -497,8 +566,10 @@ where
             },
             extra: Vec::new(),
         });
-        self.blob_index.insert(oid, index);
+        self.blob_index.insert(key(&oid), index);
+        self.first_path.push(0);
         (self.on_new_blob)(index, &self.walk.entries[index as usize]);
+        index
     }
 
     /// A known blob met at another path: keep the placement if path-restricted rules
@@ -724,99 +795,6 @@ pub fn added_lines(repo: &Repository, old: Oid, new: Oid) -> Result<BTreeSet<usi
     Ok(added)
 }
 
-/// How many of the visited commits hold a blob (at any path), and at how many distinct
-/// paths it appears in their trees.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Occurrences {
-    pub commits: usize,
-    pub paths: usize,
-}
-
-/// Counts, for each of `targets` (the few blobs that hold secrets), the visited commits
-/// whose tree holds it and the distinct paths it appears at. Each distinct tree is read
-/// once more, and only when there is something to count.
-pub fn count_occurrences(
-    repo: &Repository,
-    walk: &Walk,
-    targets: &[Oid],
-) -> HashMap<Oid, Occurrences> {
-    let mut result = HashMap::new();
-    if targets.is_empty() {
-        return result;
-    }
-    let wanted: HashMap<Oid, usize> = targets.iter().enumerate().map(|(i, o)| (*o, i)).collect();
-    let mut memo: HashMap<Oid, Rc<Vec<(usize, String)>>> = HashMap::new();
-    let mut commits = vec![0usize; targets.len()];
-    let mut paths: Vec<HashSet<String>> = vec![HashSet::new(); targets.len()];
-    for tree in &walk.trees {
-        let found = occurrences(repo, *tree, &wanted, &mut memo);
-        let mut hit = vec![false; targets.len()];
-        for (t, path) in found.iter() {
-            hit[*t] = true;
-            paths[*t].insert(path.clone());
-        }
-        for (t, h) in hit.iter().enumerate() {
-            if *h {
-                commits[t] += 1;
-            }
-        }
-    }
-    for (i, oid) in targets.iter().enumerate() {
-        result.insert(
-            *oid,
-            Occurrences {
-                commits: commits[i],
-                paths: paths[i].len(),
-            },
-        );
-    }
-    result
-}
-
-/// The (target, path) pairs under one tree, memoised per tree id. Unreadable trees were
-/// reported by the walk already and count as empty here.
-fn occurrences(
-    repo: &Repository,
-    tree_oid: Oid,
-    wanted: &HashMap<Oid, usize>,
-    memo: &mut HashMap<Oid, Rc<Vec<(usize, String)>>>,
-) -> Rc<Vec<(usize, String)>> {
-    if let Some(found) = memo.get(&tree_oid) {
-        return found.clone();
-    }
-    let mut found = Vec::new();
-    if let Ok(tree) = repo.find_tree(tree_oid) {
-        let entries: Vec<(Option<ObjectType>, Oid, String)> = tree
-            .iter()
-            .map(|e| {
-                (
-                    e.kind(),
-                    e.id(),
-                    String::from_utf8_lossy(e.name_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        drop(tree);
-        for (kind, id, name) in entries {
-            match kind {
-                Some(ObjectType::Blob) => {
-                    if let Some(&t) = wanted.get(&id) {
-                        found.push((t, name));
-                    }
-                }
-                Some(ObjectType::Tree) => {
-                    let below = occurrences(repo, id, wanted, memo);
-                    found.extend(below.iter().map(|(t, p)| (*t, format!("{name}/{p}"))));
-                }
-                _ => {}
-            }
-        }
-    }
-    let found = Rc::new(found);
-    memo.insert(tree_oid, found.clone());
-    found
-}
-
 /// The [`CommitInfo`] of a commit (counts zero), or `None` if it cannot be read.
 pub fn commit_info(repo: &Repository, matcher: &Matcher, oid: Oid) -> Option<CommitInfo> {
     repo.find_commit(oid)
@@ -900,11 +878,13 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 fn join(prefix: &str, name: &[u8]) -> String {
     let name = String::from_utf8_lossy(name);
-    if prefix.is_empty() {
-        name.into_owned()
-    } else {
-        format!("{prefix}/{name}")
+    let mut path = String::with_capacity(prefix.len() + 1 + name.len());
+    if !prefix.is_empty() {
+        path.push_str(prefix);
+        path.push('/');
     }
+    path.push_str(&name);
+    path
 }
 
 fn at(prefix: &str) -> String {
@@ -913,6 +893,144 @@ fn at(prefix: &str) -> String {
     } else {
         format!(" {prefix}/")
     }
+}
+
+/// Hashes object ids by their leading bytes: they are already uniformly random, so
+/// SipHash's work buys nothing on the walk's hottest maps.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(23) ^ n;
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+pub type IdBuild = BuildHasherDefault<IdHasher>;
+
+/// An object id as a plain byte array: compared inline, where `Oid`'s equality is a
+/// call into libgit2 (it showed in profiles of the walk's maps).
+pub type Key = [u8; 20];
+
+pub fn key(oid: &Oid) -> Key {
+    key_of(oid.as_bytes())
+}
+
+/// The first 20 bytes of a raw id (all of a SHA-1, and unique enough of a SHA-256).
+pub fn key_of(id: &[u8]) -> Key {
+    let mut k = [0u8; 20];
+    let n = id.len().min(20);
+    k[..n].copy_from_slice(&id[..n]);
+    k
+}
+
+/// FNV-1a for short byte strings (file names) in hash maps.
+#[derive(Clone, Copy)]
+pub struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FnvBuild = BuildHasherDefault<FnvHasher>;
+
+/// One entry of a raw tree object.
+struct RawEntry<'a> {
+    mode: u32,
+    name: &'a [u8],
+    id: &'a [u8],
+}
+
+/// The entries of a raw tree object: `<octal mode> <name>\0<raw id>`, repeated.
+/// Yields `None` (and stops) at malformed data.
+struct RawTree<'a> {
+    data: &'a [u8],
+    id_len: usize,
+    failed: bool,
+}
+
+impl<'a> RawTree<'a> {
+    fn new(data: &'a [u8], id_len: usize) -> Self {
+        RawTree {
+            data,
+            id_len,
+            failed: false,
+        }
+    }
+}
+
+impl<'a> Iterator for RawTree<'a> {
+    type Item = Option<RawEntry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.data.is_empty() || self.failed {
+            return None;
+        }
+        let parsed = (|| {
+            let space = memchr::memchr(b' ', self.data)?;
+            let mut mode = 0u32;
+            for &b in &self.data[..space] {
+                if !(b'0'..=b'7').contains(&b) {
+                    return None;
+                }
+                mode = mode.checked_mul(8)? + u32::from(b - b'0');
+            }
+            let rest = &self.data[space + 1..];
+            let nul = memchr::memchr(0, rest)?;
+            let name = &rest[..nul];
+            let id = rest.get(nul + 1..nul + 1 + self.id_len)?;
+            let consumed = space + 1 + nul + 1 + self.id_len;
+            Some((RawEntry { mode, name, id }, consumed))
+        })();
+        match parsed {
+            Some((entry, consumed)) => {
+                self.data = &self.data[consumed..];
+                Some(Some(entry))
+            }
+            None => {
+                self.failed = true;
+                Some(None)
+            }
+        }
+    }
+}
+
+/// FNV-1a over a name, seeded with the hash of the directory it is in.
+fn name_hash(prefix_hash: u64, name: &[u8]) -> u64 {
+    let mut h = prefix_hash ^ 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 fn hash_path(path: &str) -> u64 {

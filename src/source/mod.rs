@@ -3,6 +3,7 @@
 //! read, skipped and could not read, so nothing is lost silently.
 
 pub mod git;
+pub mod git_count;
 pub mod git_walk;
 pub mod staged;
 pub mod tree;
