@@ -311,14 +311,18 @@ fn range_since_and_branch_limit_the_scan_to_what_the_commits_introduce() {
         "the old token predates --since"
     );
 
-    // The whole history has all three; the old token twice, once per version of
-    // settings.txt (each distinct blob is a place where it lives).
+    // The whole history has all three, the old token once: the feature's edit of
+    // settings.txt made a new blob that still holds it, folded into the finding for
+    // the commit that introduced it there.
     let (_, json, _) = scan_git(&repo.path, &[]);
-    assert_eq!(findings(&json).len(), 4, "{json:#}");
-    assert_eq!(about(&json, &old).len(), 2);
-    assert!(about(&json, &old)
-        .iter()
-        .any(|f| f["commit"] == base.as_str()));
+    assert_eq!(findings(&json).len(), 3, "{json:#}");
+    let old_found = about(&json, &old);
+    assert_eq!(old_found.len(), 1);
+    assert_eq!(old_found[0]["commit"], base.as_str());
+    // Each of the 5 commits holds one version or the other.
+    assert_eq!(old_found[0]["other_commits"], 4);
+    let notes = json["summary"]["notes"].to_string();
+    assert!(notes.contains("1 later version(s)"), "{notes}");
 }
 
 #[test]

@@ -332,6 +332,7 @@ fn scan_repo(
         blob_findings,
         extra_findings,
         &mut errors,
+        &mut outcome.notes,
     );
     errors.extend(walk.errors.iter().cloned());
     outcome.errors = errors;
@@ -458,9 +459,16 @@ fn read_blob(repo: &Repository, oid: Oid) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot read blob: {}", e.message()))
 }
 
-/// Gives each blob finding the commit that introduced the blob at the finding's path
-/// and the counts of other commits and paths that carry the blob; message findings
-/// came with their commit or tag already.
+/// Turns the blobs' findings into the report's: one finding per secret and path, from
+/// the oldest commit that holds it there, with the counts of other commits and paths.
+///
+/// A file edited after a token was added to it is a new blob that still holds the
+/// token; each such later version is folded into the finding for the commit that
+/// introduced the token at that path (and counted in a note), so an audit lists each
+/// leak once. `other_commits` counts the visited commits whose tree holds any of the
+/// folded blobs (at any path), minus the introducing one; `other_paths` the distinct
+/// paths those blobs appear at, minus the finding's own. Message findings came with
+/// their commit or tag already.
 fn attach_commits(
     repo: &Repository,
     matcher: &Matcher,
@@ -468,26 +476,17 @@ fn attach_commits(
     first: Vec<(u32, Vec<Finding>)>,
     extra: Vec<(u32, usize, Vec<Finding>)>,
     errors: &mut Vec<ScanError>,
+    notes: &mut Vec<String>,
 ) -> Vec<Finding> {
-    let mut targets: Vec<(u32, Oid)> = first
-        .iter()
-        .map(|(i, _)| *i)
-        .chain(extra.iter().map(|(i, _, _)| *i))
-        .map(|i| (i, walk.entries[i as usize].oid))
-        .collect();
-    targets.sort();
-    targets.dedup();
-    let counts = git_count::count_occurrences(repo, Some(&walk.dag), &walk.trees, &targets);
-    let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
-    let mut out = Vec::new();
+    // Every finding with its blob and the placement (commit, path) it was made at.
+    let mut candidates: Vec<(u32, Option<u32>, Finding)> = Vec::new();
     let all = first
         .into_iter()
         .map(|(i, list)| (i, None, list))
         .chain(extra.into_iter().map(|(i, n, list)| (i, Some(n), list)));
-    for (index, n, list) in all {
+    for (index, n, mut list) in all {
         let entry = &walk.entries[index as usize];
         let placement = n.map_or(&entry.first, |n| &entry.extra[n]);
-        let mut list = list;
         if let Some(base) = placement.base {
             match git_walk::added_lines(repo, base, entry.oid) {
                 Ok(added) => list.retain(|f| added.contains(&f.line)),
@@ -500,24 +499,79 @@ fn attach_commits(
                 )),
             }
         }
-        let info = placement.commit.and_then(|commit| {
+        candidates.extend(list.into_iter().map(|f| (index, placement.commit, f)));
+    }
+    // Group by secret and path; the oldest commit (then the first line) leads.
+    candidates.sort_by(|a, b| {
+        (
+            &a.2.fingerprint,
+            &a.2.path,
+            a.1.unwrap_or(u32::MAX),
+            a.2.line,
+            a.2.column,
+        )
+            .cmp(&(
+                &b.2.fingerprint,
+                &b.2.path,
+                b.1.unwrap_or(u32::MAX),
+                b.2.line,
+                b.2.column,
+            ))
+    });
+    let mut groups: Vec<(Option<u32>, Finding, Vec<u32>)> = Vec::new();
+    let mut folded = 0usize;
+    for (index, commit, f) in candidates {
+        if let Some((_, lead, blobs)) = groups.last_mut() {
+            if lead.fingerprint == f.fingerprint && lead.path == f.path {
+                if !blobs.contains(&index) {
+                    blobs.push(index);
+                    folded += 1;
+                }
+                continue;
+            }
+        }
+        groups.push((commit, f, vec![index]));
+    }
+    if folded > 0 {
+        notes.push(format!(
+            "{folded} later version(s) of files still holding an already reported secret at the same path were folded into the finding for the commit that introduced it"
+        ));
+    }
+    let mut targets: Vec<(u32, Oid)> = groups
+        .iter()
+        .flat_map(|(_, _, blobs)| blobs.iter())
+        .map(|&i| (i, walk.entries[i as usize].oid))
+        .collect();
+    targets.sort();
+    targets.dedup();
+    let members: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|(_, _, blobs)| {
+            blobs
+                .iter()
+                .filter_map(|i| targets.binary_search_by_key(i, |(t, _)| *t).ok())
+                .collect()
+        })
+        .collect();
+    let counts =
+        git_count::count_occurrences(repo, Some(&walk.dag), &walk.trees, &targets, &members);
+    let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
+    let mut out = Vec::with_capacity(groups.len());
+    for ((commit, mut f, _), count) in groups.into_iter().zip(counts) {
+        f.commit = commit.and_then(|commit| {
             let info = infos
                 .entry(commit)
                 .or_insert_with(|| {
                     git_walk::commit_info(repo, matcher, walk.commits[commit as usize])
                 })
                 .clone()?;
-            let count = counts.get(&entry.oid).copied().unwrap_or_default();
             Some(CommitInfo {
                 other_commits: count.commits.saturating_sub(1),
                 other_paths: count.paths.saturating_sub(1),
                 ..info
             })
         });
-        for mut f in list {
-            f.commit = info.clone();
-            out.push(f);
-        }
+        out.push(f);
     }
     out.extend(walk.message_findings.iter().cloned());
     out

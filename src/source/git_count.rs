@@ -2,24 +2,25 @@
 //! (at any path), and at how many distinct paths it appears in their trees.
 //!
 //! The history walk reads every distinct tree once; while it does, it records each
-//! tree's entries in a compact [`TreeDag`] (ids and interned names, about 8 bytes an
+//! tree's entries in a compact [`TreeDag`] (child index and name hash, 16 bytes an
 //! entry), so this count needs no second read of the repository. Past a memory budget
 //! the DAG is dropped and the trees are read again instead (from libgit2), only when
 //! there is something to count.
 
-use super::git_walk::{key, FnvBuild, IdBuild, Key};
+use super::git_walk::{fnv, key, IdBuild, Key};
 use git2::{ObjectType, Oid, Repository};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-/// Entries the DAG may hold before it gives up (8 bytes each: 256 MiB would be too
-/// much beside the blobs in flight; 8 M entries is 64 MiB).
-pub const DAG_BUDGET_ENTRIES: usize = 8 << 20;
+/// Entries the DAG may hold before it gives up: 4 Mi entries of 16 bytes is 64 MiB,
+/// inside the scan's memory budget beside the blobs in flight.
+pub const DAG_BUDGET_ENTRIES: usize = 4 << 20;
 
 /// A child in the DAG: a subtree (by tree index) or a blob (by the walk's blob index).
 #[derive(Debug, Clone, Copy)]
 struct Child {
-    name: u32,
+    /// FNV-1a hash of the entry's name: paths are told apart by their names' hashes.
+    name: u64,
     /// High bit set: a tree index; otherwise a blob index.
     node: u32,
 }
@@ -32,8 +33,6 @@ pub struct TreeDag {
     index: HashMap<Key, u32, IdBuild>,
     /// Entries of each tree; `None` until the tree was read (or if it could not be).
     children: Vec<Option<Box<[Child]>>>,
-    names: HashMap<Box<[u8]>, u32, FnvBuild>,
-    name_bytes: Vec<Box<[u8]>>,
     entries: usize,
     /// Set once the budget is exceeded: the DAG is then empty and unused.
     pub overflowed: bool,
@@ -53,16 +52,6 @@ impl TreeDag {
         i
     }
 
-    fn name_id(&mut self, name: &[u8]) -> u32 {
-        if let Some(&id) = self.names.get(name) {
-            return id;
-        }
-        let id = self.name_bytes.len() as u32;
-        self.name_bytes.push(name.into());
-        self.names.insert(name.into(), id);
-        id
-    }
-
     /// Starts recording `tree`; false if it is recorded already or the DAG gave up.
     pub fn begin(&mut self, tree: Key) -> bool {
         if self.overflowed {
@@ -77,14 +66,14 @@ impl TreeDag {
         true
     }
 
-    pub fn subtree(&mut self, name: &[u8], tree: Key) {
-        let name = self.name_id(name);
+    /// A subtree entry; `name` is the [`fnv`] hash of its name.
+    pub fn subtree(&mut self, name: u64, tree: Key) {
         let node = self.tree_index(tree) | TREE_BIT;
         self.pending.push(Child { name, node });
     }
 
-    pub fn blob(&mut self, name: &[u8], blob_index: u32) {
-        let name = self.name_id(name);
+    /// A blob entry; `name` is the [`fnv`] hash of its name.
+    pub fn blob(&mut self, name: u64, blob_index: u32) {
         self.pending.push(Child {
             name,
             node: blob_index,
@@ -115,18 +104,27 @@ pub struct Occurrences {
     pub paths: usize,
 }
 
-/// Counts, for each target blob (`(blob index in the walk, blob id)`), the commits among
-/// `roots` (each visited commit's root tree) whose tree holds it and the distinct paths
-/// it appears at. Paths are interned as (name, rest) pairs: no path string is built.
+/// Counts, for each group of target blobs (`groups[g]` lists indices into `targets`,
+/// which are `(blob index in the walk, blob id)`), the commits among `roots` (each
+/// visited commit's root tree) whose tree holds any blob of the group, and the distinct
+/// paths the group's blobs appear at. Paths are interned as (name hash, rest) pairs: no
+/// path string is built.
 pub fn count_occurrences(
     repo: &Repository,
     dag: Option<&TreeDag>,
     roots: &[Oid],
     targets: &[(u32, Oid)],
-) -> HashMap<Oid, Occurrences> {
-    let mut result = HashMap::new();
+    groups: &[Vec<usize>],
+) -> Vec<Occurrences> {
+    let mut result = vec![Occurrences::default(); groups.len()];
     if targets.is_empty() {
         return result;
+    }
+    let mut of_target: Vec<Vec<usize>> = vec![Vec::new(); targets.len()];
+    for (g, members) in groups.iter().enumerate() {
+        for &t in members {
+            of_target[t].push(g);
+        }
     }
     let mut counter = Counter {
         repo,
@@ -143,35 +141,24 @@ pub fn count_occurrences(
             .collect(),
         memo: HashMap::default(),
         dag_memo: HashMap::new(),
-        names: HashMap::default(),
         paths: HashMap::new(),
         empty: Rc::new(Vec::new()),
     };
-    let mut commits = vec![0usize; targets.len()];
-    let mut last_hit = vec![usize::MAX; targets.len()];
-    let mut paths: HashSet<(u32, u32)> = HashSet::new();
+    let mut last_hit = vec![usize::MAX; groups.len()];
+    let mut paths: HashSet<(usize, u32)> = HashSet::new();
     for (i, root) in roots.iter().enumerate() {
         let found = counter.under_oid(*root);
         for &(t, path) in found.iter() {
-            if last_hit[t as usize] != i {
-                last_hit[t as usize] = i;
-                commits[t as usize] += 1;
+            for &g in &of_target[t as usize] {
+                if last_hit[g] != i {
+                    last_hit[g] = i;
+                    result[g].commits += 1;
+                }
+                if paths.insert((g, path)) {
+                    result[g].paths += 1;
+                }
             }
-            paths.insert((t, path));
         }
-    }
-    let mut distinct = vec![0usize; targets.len()];
-    for (t, _) in paths {
-        distinct[t as usize] += 1;
-    }
-    for (t, (_, oid)) in targets.iter().enumerate() {
-        result.insert(
-            *oid,
-            Occurrences {
-                commits: commits[t],
-                paths: distinct[t],
-            },
-        );
     }
     result
 }
@@ -187,9 +174,8 @@ struct Counter<'a> {
     by_oid: HashMap<Oid, u32, IdBuild>,
     memo: HashMap<Oid, Found, IdBuild>,
     dag_memo: HashMap<u32, Found>,
-    names: HashMap<Vec<u8>, u32, FnvBuild>,
-    /// Path ids: (first component's name id, id of the rest or `u32::MAX`).
-    paths: HashMap<(u32, u32), u32>,
+    /// Path ids: (first component's name hash, id of the rest or `u32::MAX`).
+    paths: HashMap<(u64, u32), u32>,
     empty: Found,
 }
 
@@ -220,11 +206,11 @@ impl Counter<'_> {
                     self.empty.clone()
                 };
                 for &(t, rest) in below.iter() {
-                    let path = self.path_id(&dag.name_bytes[child.name as usize], rest);
+                    let path = self.path_id(child.name, rest);
                     found.push((t, path));
                 }
             } else if let Some(&t) = self.by_index.get(&child.node) {
-                let path = self.path_id(&dag.name_bytes[child.name as usize], u32::MAX);
+                let path = self.path_id(child.name, u32::MAX);
                 found.push((t, path));
             }
         }
@@ -246,14 +232,14 @@ impl Counter<'_> {
                 match entry.kind() {
                     Some(ObjectType::Blob) => {
                         if let Some(&t) = self.by_oid.get(&entry.id()) {
-                            let path = self.path_id(entry.name_bytes(), u32::MAX);
+                            let path = self.path_id(fnv(entry.name_bytes()), u32::MAX);
                             found.push((t, path));
                         }
                     }
                     Some(ObjectType::Tree) => {
                         let below = self.under_repo(entry.id());
                         for &(t, rest) in below.iter() {
-                            let path = self.path_id(entry.name_bytes(), rest);
+                            let path = self.path_id(fnv(entry.name_bytes()), rest);
                             found.push((t, path));
                         }
                     }
@@ -274,15 +260,7 @@ impl Counter<'_> {
         }
     }
 
-    fn path_id(&mut self, name: &[u8], rest: u32) -> u32 {
-        let name = match self.names.get(name) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len() as u32;
-                self.names.insert(name.to_vec(), id);
-                id
-            }
-        };
+    fn path_id(&mut self, name: u64, rest: u32) -> u32 {
         let next = self.paths.len() as u32;
         *self.paths.entry((name, rest)).or_insert(next)
     }

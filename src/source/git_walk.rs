@@ -18,9 +18,8 @@ use crate::finding::{redact, CommitInfo, Finding};
 use crate::matcher::Matcher;
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 use std::cmp::Reverse;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Git's mode for a symbolic link: its blob holds the link target, not content.
@@ -254,10 +253,10 @@ where
             self.walk.commits.push(oid);
             self.walk.trees.push(tree);
             self.scan_commit_message(oid);
-            self.walk_tree(tree, "", Some(index));
+            self.walk_tree(tree, "", ROOT_PATH_HASH, Some(index));
         }
         for tree in tips.trees {
-            self.walk_tree(tree, "", None);
+            self.walk_tree(tree, "", ROOT_PATH_HASH, None);
         }
         for blob in tips.blobs.into_iter().chain(loose_blobs) {
             self.add_blob(blob, None, None, None);
@@ -344,7 +343,7 @@ where
             let Some((first, others)) = parent_trees.split_first() else {
                 // A root commit (or one whose parents are beyond a shallow boundary)
                 // introduces its whole tree.
-                self.walk_tree(tree, "", Some(index));
+                self.walk_tree(tree, "", ROOT_PATH_HASH, Some(index));
                 continue;
             };
             let mut introduced = Vec::new();
@@ -439,8 +438,9 @@ where
     }
 
     /// Registers every blob under `tree`, skipping subtrees already walked at this path.
-    fn walk_tree(&mut self, tree_oid: Oid, prefix: &str, commit: Option<u32>) {
-        let prefix_hash = hash_path(prefix);
+    /// `prefix_hash` is [`path_hash`] of `prefix`, passed down so no path is hashed
+    /// twice.
+    fn walk_tree(&mut self, tree_oid: Oid, prefix: &str, prefix_hash: u64, commit: Option<u32>) {
         let tree_key = key(&tree_oid);
         if !self.seen_trees.insert((tree_key, prefix_hash)) {
             return;
@@ -479,11 +479,13 @@ where
             };
             match entry.mode & 0o170000 {
                 0o040000 => {
+                    let name = fnv(entry.name);
                     if record {
-                        self.walk.dag.subtree(entry.name, key_of(entry.id));
+                        self.walk.dag.subtree(name, key_of(entry.id));
                     }
                     if let Ok(oid) = Oid::from_bytes(entry.id) {
-                        subtrees.push((oid, join(prefix, entry.name)));
+                        let hash = path_hash(prefix_hash, name);
+                        subtrees.push((oid, join(prefix, entry.name), hash));
                     }
                 }
                 0o120000 => self.walk.symlinks += 1,
@@ -491,10 +493,11 @@ where
                     self.walk.gitlinks.insert(join(prefix, entry.name));
                 }
                 _ => {
-                    let hash = name_hash(prefix_hash, entry.name);
+                    let name = fnv(entry.name);
+                    let hash = path_hash(prefix_hash, name);
                     let index = self.add_tree_blob(entry.id, prefix, hash, entry.name, commit);
                     if record {
-                        self.walk.dag.blob(entry.name, index);
+                        self.walk.dag.blob(name, index);
                     }
                 }
             }
@@ -506,8 +509,8 @@ where
         if malformed {
             self.error(tree_oid, format!("malformed tree{}", at(prefix)));
         }
-        for (oid, path) in subtrees {
-            self.walk_tree(oid, &path, commit);
+        for (oid, path, hash) in subtrees {
+            self.walk_tree(oid, &path, hash, commit);
         }
     }
 
@@ -961,8 +964,6 @@ impl Hasher for FnvHasher {
     }
 }
 
-pub type FnvBuild = BuildHasherDefault<FnvHasher>;
-
 /// One entry of a raw tree object.
 struct RawEntry<'a> {
     mode: u32,
@@ -1024,19 +1025,20 @@ impl<'a> Iterator for RawTree<'a> {
     }
 }
 
-/// FNV-1a over a name, seeded with the hash of the directory it is in.
-fn name_hash(prefix_hash: u64, name: &[u8]) -> u64 {
-    let mut h = prefix_hash ^ 0xcbf2_9ce4_8422_2325;
-    for &b in name {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+/// Hash of the empty path (the root of a tree walk).
+const ROOT_PATH_HASH: u64 = 0x51_7cc1_b727_220a;
+
+/// FNV-1a of a file name.
+pub fn fnv(name: &[u8]) -> u64 {
+    let mut h = FnvHasher::default();
+    h.write(name);
+    h.finish()
 }
 
-fn hash_path(path: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    path.hash(&mut h);
-    h.finish()
+/// The hash of `dir/name` from the hash of `dir` and the [`fnv`] of `name`: paths are
+/// hashed one component at a time as the walk descends.
+fn path_hash(dir: u64, name: u64) -> u64 {
+    (dir.rotate_left(29) ^ name).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 #[cfg(test)]
