@@ -46,8 +46,6 @@ for c in range(commits):
     out.write(b"commit refs/heads/main\n")
     out.write(b"committer Bench <bench@example.test> %d +0000\n" % (t + c * 600))
     data(f"change {c}")
-    if c > 0:
-        out.write(b"from refs/heads/main^0\n")
     touched = paths if c == 0 else rng.sample(paths, 3)
     for p in touched:
         if c > 0:
