@@ -129,23 +129,30 @@ pub fn count_occurrences(
     let mut counter = Counter {
         repo,
         dag: dag.filter(|d| !d.overflowed),
-        by_index: targets
-            .iter()
-            .enumerate()
-            .map(|(t, (i, _))| (*i, t as u32))
-            .collect(),
+        by_index: {
+            let len = targets
+                .iter()
+                .map(|(i, _)| *i as usize + 1)
+                .max()
+                .unwrap_or(0);
+            let mut v = vec![u32::MAX; len];
+            for (t, (i, _)) in targets.iter().enumerate() {
+                v[*i as usize] = t as u32;
+            }
+            v
+        },
         by_oid: targets
             .iter()
             .enumerate()
             .map(|(t, (_, o))| (*o, t as u32))
             .collect(),
         memo: HashMap::default(),
-        dag_memo: HashMap::new(),
-        paths: HashMap::new(),
+        dag_memo: vec![None; dag.map_or(0, |d| d.children.len())],
+        paths: HashMap::default(),
         empty: Rc::new(Vec::new()),
     };
     let mut last_hit = vec![usize::MAX; groups.len()];
-    let mut paths: HashSet<(usize, u32)> = HashSet::new();
+    let mut paths: HashSet<u64, IdBuild> = HashSet::default();
     for (i, root) in roots.iter().enumerate() {
         let found = counter.under_oid(*root);
         for &(t, path) in found.iter() {
@@ -154,7 +161,7 @@ pub fn count_occurrences(
                     last_hit[g] = i;
                     result[g].commits += 1;
                 }
-                if paths.insert((g, path)) {
+                if paths.insert((g as u64) << 32 | u64::from(path)) {
                     result[g].paths += 1;
                 }
             }
@@ -170,12 +177,13 @@ struct Counter<'a> {
     repo: &'a Repository,
     dag: Option<&'a TreeDag>,
     /// Target number by the walk's blob index (DAG) and by blob id (trees read again).
-    by_index: HashMap<u32, u32>,
+    by_index: Vec<u32>,
     by_oid: HashMap<Oid, u32, IdBuild>,
     memo: HashMap<Oid, Found, IdBuild>,
-    dag_memo: HashMap<u32, Found>,
+    /// Per tree index of the DAG.
+    dag_memo: Vec<Option<Found>>,
     /// Path ids: (first component's name hash, id of the rest or `u32::MAX`).
-    paths: HashMap<(u64, u32), u32>,
+    paths: HashMap<(u64, u32), u32, IdBuild>,
     empty: Found,
 }
 
@@ -193,7 +201,7 @@ impl Counter<'_> {
 
     /// From the DAG the walk recorded.
     fn under_dag(&mut self, dag: &TreeDag, tree: u32) -> Found {
-        if let Some(found) = self.dag_memo.get(&tree) {
+        if let Some(Some(found)) = self.dag_memo.get(tree as usize) {
             return found.clone();
         }
         let mut found = Vec::new();
@@ -209,13 +217,19 @@ impl Counter<'_> {
                     let path = self.path_id(child.name, rest);
                     found.push((t, path));
                 }
-            } else if let Some(&t) = self.by_index.get(&child.node) {
+            } else if let Some(&t) = self
+                .by_index
+                .get(child.node as usize)
+                .filter(|t| **t != u32::MAX)
+            {
                 let path = self.path_id(child.name, u32::MAX);
                 found.push((t, path));
             }
         }
         let found = self.share(found);
-        self.dag_memo.insert(tree, found.clone());
+        if let Some(slot) = self.dag_memo.get_mut(tree as usize) {
+            *slot = Some(found.clone());
+        }
         found
     }
 
