@@ -168,13 +168,7 @@ fn write_human(out: &mut dyn Write, report: &LintReport, color: bool) -> std::io
         writeln!(out, "  fingerprint {}", f.fingerprint.dimmed())?;
         writeln!(out)?;
     }
-    for e in &report.errors {
-        let what = e.path.as_deref().or(e.object.as_deref()).unwrap_or("-");
-        writeln!(out, "{} {}: {}", "error:".red().bold(), what, e.message)?;
-    }
-    for note in &report.summary.notes {
-        writeln!(out, "{} {}", "note:".yellow().bold(), note)?;
-    }
+    crate::report::human::write_errors_and_notes(out, &report.errors, &report.summary.notes)?;
     let s = &report.summary;
     let mut line = format!(
         "{} lint {} ({} error, {} warning, {} note) in {} {}, {} ms",

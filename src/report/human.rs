@@ -2,6 +2,7 @@
 
 use super::{short, Report, ReportOptions};
 use crate::finding::Finding;
+use crate::source::ScanError;
 use colored::Colorize;
 use std::io::Write;
 
@@ -13,13 +14,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
     for f in &active {
         write_finding(out, f, options.show_secrets)?;
     }
-    for e in &report.errors {
-        let what = e.path.as_deref().or(e.object.as_deref()).unwrap_or("-");
-        writeln!(out, "{} {}: {}", "error:".red().bold(), what, e.message)?;
-    }
-    for note in &report.summary.notes {
-        writeln!(out, "{} {}", "note:".yellow().bold(), note)?;
-    }
+    write_errors_and_notes(out, &report.errors, &report.summary.notes)?;
     let s = &report.summary;
     let mut line = format!(
         "{} {} in {} files ({}), {} ms",
@@ -52,6 +47,23 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
         line.green()
     };
     writeln!(out, "{line}")
+}
+
+/// The lines after the findings that scan and lint share: what could not be read, and
+/// what the reader must know to read the result right.
+pub fn write_errors_and_notes(
+    out: &mut dyn Write,
+    errors: &[ScanError],
+    notes: &[String],
+) -> std::io::Result<()> {
+    for e in errors {
+        let what = e.path.as_deref().or(e.object.as_deref()).unwrap_or("-");
+        writeln!(out, "{} {}: {}", "error:".red().bold(), what, e.message)?;
+    }
+    for note in notes {
+        writeln!(out, "{} {}", "note:".yellow().bold(), note)?;
+    }
+    Ok(())
 }
 
 fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::io::Result<()> {
