@@ -513,3 +513,50 @@ fn human_output_names_the_commit_and_hides_the_secret() {
     assert!(text.contains("Alice Example"), "{text}");
     assert!(!text.contains(&secret));
 }
+
+#[test]
+fn submodules_are_named_and_scanned_only_when_asked() {
+    let sub = Repo::new();
+    let secret = token(21);
+    sub.write("inner.txt", &format!("{secret}\n"));
+    let sub_commit = sub.commit("inner token");
+    let repo = Repo::new();
+    repo.write("top.txt", "top\n");
+    repo.commit("top");
+    let url = format!("file://{}", sub.path.display());
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "vendor/inner",
+    ]);
+    repo.commit("add submodule");
+
+    let (code, json, _) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 0, "{json:#}");
+    let notes = json["summary"]["notes"].to_string();
+    assert!(
+        notes.contains("submodules not followed: vendor/inner"),
+        "{notes}"
+    );
+
+    let (code, json, stderr) = scan_git(&repo.path, &["--submodules"]);
+    assert_eq!(code, 1, "{stderr}");
+    let found = about(&json, &secret);
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!(found[0]["path"], "vendor/inner/inner.txt");
+    assert_eq!(found[0]["commit"], sub_commit.as_str());
+}
+
+#[test]
+fn working_tree_flags_are_refused_with_git() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("a");
+    let (code, _, stderr) = scan_git(&repo.path, &["--exclude", "*.txt"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--exclude"), "{stderr}");
+}

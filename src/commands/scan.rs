@@ -82,6 +82,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let progress = !args.quiet && std::io::stderr().is_terminal();
+    if (args.git.git || args.git.staged)
+        && (!args.exclude.is_empty() || args.follow || args.no_ignore)
+    {
+        anyhow::bail!(
+            "--exclude, --follow and --no-ignore apply to working-tree scans, not to --git or --staged"
+        );
+    }
     let mut outcome = if args.git.git {
         let repo = match args.paths.as_slice() {
             [one] => one.clone(),

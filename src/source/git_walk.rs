@@ -1046,6 +1046,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn raw_trees_parse_and_malformed_ones_stop() {
+        let mut data = b"100644 a.txt\0".to_vec();
+        data.extend([1u8; 20]);
+        data.extend(b"40000 dir\0");
+        data.extend([2u8; 20]);
+        let entries: Vec<_> = RawTree::new(&data, 20).collect();
+        assert_eq!(entries.len(), 2);
+        let first = entries[0].as_ref().unwrap();
+        assert_eq!(
+            (first.mode, first.name, first.id),
+            (0o100644, &b"a.txt"[..], &[1u8; 20][..])
+        );
+        let second = entries[1].as_ref().unwrap();
+        assert_eq!((second.mode, second.name), (0o40000, &b"dir"[..]));
+        // Truncated id, then a bad mode: one `None` each, and nothing after it.
+        let truncated: Vec<_> = RawTree::new(&data[..data.len() - 3], 20).collect();
+        assert!(truncated[0].is_some() && truncated[1].is_none() && truncated.len() == 2);
+        let bad: Vec<_> = RawTree::new(b"10x644 a\0aaaaaaaaaaaaaaaaaaaa", 20).collect();
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].is_none());
+    }
+
+    #[test]
+    fn path_hashes_tell_paths_apart() {
+        let ab = path_hash(path_hash(ROOT_PATH_HASH, fnv(b"a")), fnv(b"b"));
+        let ba = path_hash(path_hash(ROOT_PATH_HASH, fnv(b"b")), fnv(b"a"));
+        assert_ne!(ab, ba);
+        assert_ne!(path_hash(ROOT_PATH_HASH, fnv(b"ab")), ab);
+    }
+
+    #[test]
     fn rfc3339_keeps_the_authors_offset() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00+00:00");
         // 2020-02-29T12:34:56Z seen from UTC+02:00 and UTC-05:30.
