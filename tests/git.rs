@@ -560,3 +560,22 @@ fn working_tree_flags_are_refused_with_git() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--exclude"), "{stderr}");
 }
+
+#[test]
+fn a_large_loose_blob_is_streamed_and_scanned_to_its_end() {
+    let repo = Repo::new();
+    let secret = token(22);
+    // 20 MB of text, the token on the last line: past the streaming threshold and
+    // past several scan windows.
+    let line = "x".repeat(99) + "\n";
+    let mut content = line.repeat(200_000);
+    content.push_str(&format!("tail {secret}\n"));
+    repo.write("big.log", &content);
+    repo.commit("big file");
+    let (code, json, stderr) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let found = about(&json, &secret);
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!(found[0]["line"], 200_001);
+    assert_eq!(found[0]["column"], 6);
+}

@@ -30,6 +30,8 @@ use std::time::Instant;
 
 /// Blobs larger than this are skipped (and counted) unless `--max-blob-size` says otherwise.
 pub const DEFAULT_MAX_BLOB_SIZE: u64 = 256 << 20;
+/// Blobs from this size on are streamed when the object database can (loose objects).
+const STREAM_THRESHOLD: usize = 16 << 20;
 /// Blobs handed to a worker at once: large enough to amortise the hand-off, small
 /// enough that both cores stay busy while the walk is still discovering blobs.
 const BATCH: usize = 128;
@@ -428,6 +430,28 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
         shared.too_large.fetch_add(1, Ordering::Relaxed);
         return Ok(Vec::new());
     }
+    let origin = Origin {
+        path: job.path.as_deref(),
+        location: "blob",
+    };
+    // Large loose blobs are streamed in bounded windows; libgit2 cannot stream packed
+    // objects, which are inflated whole below (bounded by --max-blob-size).
+    if size >= STREAM_THRESHOLD {
+        if let Ok((mut reader, _, _)) = odb.reader(job.oid) {
+            shared.blobs_read.fetch_add(1, Ordering::Relaxed);
+            let mut buffer = Vec::new();
+            let scanned =
+                crate::blob::scan_reader(shared.matcher, &mut reader, origin, &mut buffer)
+                    .map_err(|e| format!("cannot read blob: {e}"))?;
+            if scanned.binary {
+                shared.binary.fetch_add(1, Ordering::Relaxed);
+            } else {
+                shared.scanned.fetch_add(1, Ordering::Relaxed);
+                shared.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
+            }
+            return Ok(scanned.findings);
+        }
+    }
     // Read once; the object is dropped as soon as it is scanned.
     let object = odb
         .read(job.oid)
@@ -440,14 +464,7 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
     }
     shared.scanned.fetch_add(1, Ordering::Relaxed);
     shared.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-    Ok(scan_bytes(
-        shared.matcher,
-        data,
-        Origin {
-            path: job.path.as_deref(),
-            location: "blob",
-        },
-    ))
+    Ok(scan_bytes(shared.matcher, data, origin))
 }
 
 fn read_blob(repo: &Repository, oid: Oid) -> Result<Vec<u8>, String> {
