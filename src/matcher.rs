@@ -141,10 +141,10 @@ fn run_rule(
     end: usize,
     out: &mut Vec<RawMatch>,
 ) {
-    if start >= end {
+    let Some(regex) = rule.regex().filter(|_| start < end) else {
         return;
-    }
-    for caps in rule.regex.captures_iter(&haystack[start..end]) {
+    };
+    for caps in regex.captures_iter(&haystack[start..end]) {
         let Some(secret) = caps.get(1) else { continue };
         let Ok(text) = std::str::from_utf8(secret.as_bytes()) else {
             continue;

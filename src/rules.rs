@@ -59,7 +59,10 @@ struct RuleFile {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub spec: RuleSpec,
-    pub regex: regex::bytes::Regex,
+    /// Compiled on first use: most scans (a pre-commit hook above all) never reach most
+    /// rules' regexes, and compiling all of them up front costs more than the whole scan
+    /// of a small change. The syntax and capture count were checked at load time.
+    regex: std::sync::OnceLock<Option<regex::bytes::Regex>>,
     pub path: Option<regex::Regex>,
     pub validator: Option<Validator>,
     /// The file the rule came from (`rules/github.toml` for built-ins).
@@ -69,6 +72,23 @@ pub struct Rule {
 impl Rule {
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+
+    /// The compiled regex; `None` only if it passed the syntax check but exceeds the
+    /// compiled-size limit, which [`Rule::compile_now`] reports for user rules and the
+    /// test suite rules out for built-in ones.
+    pub fn regex(&self) -> Option<&regex::bytes::Regex> {
+        self.regex
+            .get_or_init(|| build_regex(&self.spec.regex).ok())
+            .as_ref()
+    }
+
+    /// Compiles the regex now, for errors at load time rather than mid-scan.
+    pub fn compile_now(&self) -> Result<(), String> {
+        let compiled = build_regex(&self.spec.regex);
+        let error = compiled.as_ref().err().cloned();
+        let _ = self.regex.set(compiled.ok());
+        error.map_or(Ok(()), Err)
     }
 
     /// Whether the rule applies to a file at `path` (`None`: no path, e.g. a commit message).
@@ -124,7 +144,15 @@ impl RuleSet {
         let mut set = RuleSet::builtin()?;
         for path in extra {
             for file in rule_files(path)? {
-                set.extend(load_rule_file(&file)?)?;
+                let rules = load_rule_file(&file)?;
+                for rule in &rules {
+                    rule.compile_now().map_err(|message| RuleError::Invalid {
+                        file: rule.source.clone(),
+                        id: rule.spec.id.clone(),
+                        message: format!("bad regex: {message}"),
+                    })?;
+                }
+                set.extend(rules)?;
             }
         }
         Ok(set)
@@ -213,14 +241,16 @@ fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, RuleError> {
     if !id_ok {
         return Err(invalid("id must be non-empty lowercase [a-z0-9._-]".into()));
     }
-    let regex = regex::bytes::RegexBuilder::new(&spec.regex)
-        .size_limit(32 << 20)
+    // Parse only (cheap); compiling waits for first use, see `Rule::regex`.
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
         .build()
+        .parse(&spec.regex)
         .map_err(|e| invalid(format!("bad regex: {e}")))?;
-    if regex.captures_len() != 2 {
+    let groups = hir.properties().explicit_captures_len();
+    if groups != 1 {
         return Err(invalid(format!(
-            "regex must have exactly one capture group (the secret), found {}",
-            regex.captures_len() - 1
+            "regex must have exactly one capture group (the secret), found {groups}"
         )));
     }
     let path = match &spec.path {
@@ -247,8 +277,15 @@ fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, RuleError> {
     Ok(Rule {
         source: file.to_string(),
         spec,
-        regex,
+        regex: std::sync::OnceLock::new(),
         path,
         validator,
     })
+}
+
+fn build_regex(pattern: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(32 << 20)
+        .build()
+        .map_err(|e| e.to_string())
 }

@@ -123,3 +123,25 @@ regex = '''(k)'''
 "#;
     assert!(parse_rules(no_keywords, "n.toml").is_err());
 }
+
+/// Built-in regexes compile on first use (startup stays fast for a pre-commit hook),
+/// but a user rule whose regex parses yet cannot compile is still refused at load.
+#[test]
+fn user_rule_regexes_are_compiled_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[rule]]
+id = "t.huge"
+name = "too big to compile"
+provider = "t"
+keywords = ["k"]
+regex = '''k((?:[A-Za-z0-9]{1000}){1000})'''
+"#,
+    )
+    .unwrap();
+    let err = RuleSet::with_user_rules(&[file]).unwrap_err().to_string();
+    assert!(err.contains("rule t.huge: bad regex"), "{err}");
+}

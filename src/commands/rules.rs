@@ -119,8 +119,16 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
         .filter(|r| sources.contains(&r.source))
         .map(|r| (r.source.clone(), r.spec.clone()))
         .collect();
-    let matcher = Matcher::new(set).context("cannot build the keyword prefilter")?;
     let mut failures = Vec::new();
+    for rule in set.rules.iter().filter(|r| sources.contains(&r.source)) {
+        if let Err(message) = rule.compile_now() {
+            failures.push(format!(
+                "{}: rule {}: bad regex: {message}",
+                rule.source, rule.spec.id
+            ));
+        }
+    }
+    let matcher = Matcher::new(set).context("cannot build the keyword prefilter")?;
     for (source, spec) in targets {
         let id = spec.id;
         let (examples, negatives) = (spec.examples, spec.negative_examples);
