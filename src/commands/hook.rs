@@ -48,13 +48,7 @@ pub fn run(args: HookArgs) -> anyhow::Result<i32> {
 
 /// Installs the hook and returns its path.
 pub fn install(repo_path: &Path, force: bool) -> anyhow::Result<PathBuf> {
-    let repo = Repository::discover(repo_path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not in a git repository ({})",
-            repo_path.display(),
-            e.message()
-        )
-    })?;
+    let repo = crate::source::git::discover_repo(repo_path)?;
     let dir = hooks_dir(&repo)?;
     std::fs::create_dir_all(&dir).map_err(|e| {
         anyhow::anyhow!("{}: cannot create the hooks directory: {e}", dir.display())

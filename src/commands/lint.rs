@@ -1,8 +1,7 @@
 //! `leakscope lint`: walk → file → lints (+ token matcher for storage and live-token
 //! lints) → policy → inline allow / baseline → report. See [`crate::lint`].
 
-use super::{OutputArgs, EXIT_CLEAN, EXIT_FINDINGS};
-use crate::baseline;
+use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::blob::{looks_binary, scan_bytes, Origin};
 use crate::finding::{Finding, Suppression};
 use crate::lint::live_tokens::{self, LiveToken};
@@ -54,27 +53,10 @@ pub struct LintArgs {
     /// Judge the live tokens in a `leakscope scan --verify --format json` report.
     #[arg(long, value_name = "FILE")]
     pub scan_report: Option<PathBuf>,
-    /// Also lint files that .gitignore / .ignore would skip.
-    #[arg(long)]
-    pub no_ignore: bool,
-    /// Follow symbolic links.
-    #[arg(long, short = 'L')]
-    pub follow: bool,
-    /// Leave out paths matching this gitignore-style glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Ignore findings whose fingerprint is in this baseline file.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-    /// Write the fingerprints of this run's findings to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub write_baseline: Option<PathBuf>,
-    /// Exit 0 even when findings are reported.
-    #[arg(long)]
-    pub exit_zero: bool,
-    /// Worker threads (0 = one per core).
-    #[arg(long, short = 'j', default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    #[command(flatten)]
+    pub baselines: BaselineArgs,
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<i32> {
@@ -101,18 +83,11 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
         actions: &data.actions,
         policy: &policy,
     };
-    let baseline_set = match &args.baseline {
-        Some(path) => Some(baseline::load(path)?),
-        None => None,
-    };
+    let baseline_set = args.baselines.load()?;
 
     let mut options = TreeOptions {
-        no_ignore: args.no_ignore,
-        follow_links: args.follow,
-        threads: args.threads,
-        exclude: args.exclude.clone(),
         max_file_size: Some(MAX_LINT_FILE),
-        ..TreeOptions::default()
+        ..args.walk.tree_options()
     };
     options.exclude.extend(policy.exclude.iter().cloned());
     let collected = lint_tree(&matcher, &ctx, &args.paths, &options, args.verify)?;
@@ -160,7 +135,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
         ))
     });
     findings.dedup_by(|a, b| a.fingerprint == b.fingerprint && a.line == b.line);
-    if let Some(path) = &args.write_baseline {
+    if let Some(path) = &args.baselines.write_baseline {
         write_baseline(path, &findings)?;
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
@@ -181,11 +156,13 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
     let (mut out, options) = args.output.open()?;
     lint::report::write(&mut out, &report, options).context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
-    Ok(if report.fails(args.fail_level) && !args.exit_zero {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    })
+    Ok(
+        if report.fails(args.fail_level) && !args.baselines.exit_zero {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
+        },
+    )
 }
 
 struct Collected {

@@ -9,6 +9,7 @@ pub mod scan;
 pub mod verify;
 
 use crate::report::{Format, ReportOptions};
+use crate::source::tree::TreeOptions;
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -72,5 +73,58 @@ impl OutputArgs {
                 color,
             },
         ))
+    }
+}
+
+/// How a working tree is walked: flags shared by scan and lint.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WalkArgs {
+    /// Also read files that .gitignore / .ignore would skip.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are reported, not followed forever).
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Leave out paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (0 = one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl WalkArgs {
+    pub fn tree_options(&self) -> TreeOptions {
+        TreeOptions {
+            no_ignore: self.no_ignore,
+            follow_links: self.follow,
+            threads: self.threads,
+            exclude: self.exclude.clone(),
+            ..TreeOptions::default()
+        }
+    }
+}
+
+/// Baselines and the exit-code override: flags shared by scan and lint.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BaselineArgs {
+    /// Ignore findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the fingerprints of this run's findings to FILE (sorted, secret-free).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Exit 0 even when findings are reported (audits).
+    #[arg(long)]
+    pub exit_zero: bool,
+}
+
+impl BaselineArgs {
+    /// The fingerprints of `--baseline`, if given.
+    pub fn load(&self) -> anyhow::Result<Option<std::collections::HashSet<String>>> {
+        self.baseline
+            .as_deref()
+            .map(crate::baseline::load)
+            .transpose()
     }
 }

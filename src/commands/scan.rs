@@ -1,6 +1,6 @@
 //! `leakscope scan`: source → blob → matcher → finding → verdict → report.
 
-use super::{OutputArgs, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::baseline;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, Summary};
@@ -23,30 +23,13 @@ pub struct ScanArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub rules: RulesFlag,
-    /// Also scan files that .gitignore / .ignore would skip.
-    #[arg(long)]
-    pub no_ignore: bool,
-    /// Follow symbolic links (loops are reported, not followed forever).
-    #[arg(long, short = 'L')]
-    pub follow: bool,
-    /// Leave out paths matching this gitignore-style glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub walk: WalkArgs,
     /// Skip files larger than this many bytes (counted in the summary).
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
-    /// Worker threads (0 = one per core).
-    #[arg(long, short = 'j', default_value_t = 0)]
-    pub threads: usize,
-    /// Ignore findings whose fingerprint is in this baseline file.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-    /// Write the fingerprints of this scan's findings to FILE (sorted, secret-free).
-    #[arg(long, value_name = "FILE")]
-    pub write_baseline: Option<PathBuf>,
-    /// Exit 0 even when findings are reported (audits).
-    #[arg(long)]
-    pub exit_zero: bool,
+    #[command(flatten)]
+    pub baselines: BaselineArgs,
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -77,13 +60,10 @@ impl RulesFlag {
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let matcher = args.rules.matcher()?;
-    let baseline_set = match &args.baseline {
-        Some(path) => Some(baseline::load(path)?),
-        None => None,
-    };
+    let baseline_set = args.baselines.load()?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
     if (args.git.git || args.git.staged)
-        && (!args.exclude.is_empty() || args.follow || args.no_ignore)
+        && (!args.walk.exclude.is_empty() || args.walk.follow || args.walk.no_ignore)
     {
         anyhow::bail!(
             "--exclude, --follow and --no-ignore apply to working-tree scans, not to --git or --staged"
@@ -95,7 +75,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             _ => anyhow::bail!("--git takes one repository path"),
         };
         let mut git_args = args.git.clone();
-        git_args.threads = args.threads;
+        git_args.threads = args.walk.threads;
         if git_args.max_blob_size.is_none() {
             git_args.max_blob_size = args.max_file_size;
         }
@@ -109,12 +89,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         }
     } else {
         let options = TreeOptions {
-            no_ignore: args.no_ignore,
-            follow_links: args.follow,
-            threads: args.threads,
-            exclude: args.exclude.clone(),
             max_file_size: args.max_file_size,
             progress,
+            ..args.walk.tree_options()
         };
         scan_tree(&matcher, &args.paths, &options)?
     };
@@ -125,7 +102,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     if verify_wanted {
         crate::verify::verify_findings(&mut outcome.findings, &args.verify)?;
     }
-    if let Some(path) = &args.write_baseline {
+    if let Some(path) = &args.baselines.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }
     let mut report = Report {
@@ -146,7 +123,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         FailOn::Any => report.summary.findings,
         FailOn::Live => report.summary.live.unwrap_or(0),
     };
-    Ok(if failing > 0 && !args.exit_zero {
+    Ok(if failing > 0 && !args.baselines.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

@@ -103,6 +103,17 @@ thread_local! {
     static WORKER_REPO: RefCell<Option<(PathBuf, Repository)>> = const { RefCell::new(None) };
 }
 
+/// The repository at or above `path` (as git itself finds it), or an error naming `path`.
+pub fn discover_repo(path: &Path) -> anyhow::Result<Repository> {
+    Repository::discover(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not in a git repository ({})",
+            path.display(),
+            e.message()
+        )
+    })
+}
+
 /// Scans the history of the repository at `repo_path` (a working tree, its `.git`, or a
 /// bare repository).
 pub fn scan_history(

@@ -18,7 +18,7 @@ use crate::blob::{looks_binary, scan_bytes, scan_reader, Origin};
 use crate::finding::Finding;
 use crate::matcher::Matcher;
 use anyhow::Context;
-use git2::{Delta, DiffOptions, ErrorCode, Repository};
+use git2::{Delta, DiffOptions, ErrorCode};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -29,13 +29,7 @@ pub fn scan_staged(
     repo_path: &Path,
     files: &[PathBuf],
 ) -> anyhow::Result<ScanOutcome> {
-    let repo = Repository::discover(repo_path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not in a git repository ({})",
-            repo_path.display(),
-            e.message()
-        )
-    })?;
+    let repo = crate::source::git::discover_repo(repo_path)?;
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         anyhow::bail!(
             "{}: --staged needs a working tree (this is a bare repository)",
