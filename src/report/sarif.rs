@@ -125,7 +125,6 @@ pub fn write_sarif(
             json!({
                 "tool": {"driver": {
                     "name": tool_name,
-                    "informationUri": "https://github.com/leakscope/leakscope",
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "version": env!("CARGO_PKG_VERSION"),
                     "rules": descriptors,
