@@ -5,11 +5,14 @@
 //! Tokens here are generated at test time with the real checksum: well-formed, never
 //! issued. `fixtures/scan/` holds static ones made the same way (see its README).
 
+#[path = "support/tokens.rs"]
+mod tokens;
+
 use assert_cmd::Command;
-use leakscope::validators::github_checksum;
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
+use tokens::ghp;
 
 fn leakscope() -> Command {
     let mut cmd = Command::cargo_bin("leakscope").unwrap();
@@ -19,22 +22,6 @@ fn leakscope() -> Command {
 
 fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scan")
-}
-
-/// A well-formed classic PAT that was never issued: 30 characters derived from `seed`
-/// plus the real checksum.
-fn fake_pat(seed: u32) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
-    let random: String = (0..30)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            ALPHABET[(state % 62) as usize] as char
-        })
-        .collect();
-    format!("ghp_{random}{}", github_checksum(&random))
 }
 
 fn scan_json(args: &[&str], dir: &Path) -> (i32, Value) {
@@ -138,7 +125,7 @@ fn positions_are_one_based_and_crlf_safe() {
 #[test]
 fn human_output_redacts_and_show_secrets_reveals() {
     let dir = tempfile::tempdir().unwrap();
-    let token = fake_pat(1);
+    let token = ghp(1);
     fs::write(dir.path().join("a.txt"), format!("key = {token}\n")).unwrap();
     let out = leakscope()
         .current_dir(dir.path())
@@ -198,12 +185,12 @@ fn sarif_has_the_fields_code_scanning_requires() {
     fs::create_dir(dir.path().join("dir with space")).unwrap();
     fs::write(
         dir.path().join("dir with space/x.env"),
-        format!("T={}\n", fake_pat(2)),
+        format!("T={}\n", ghp(2)),
     )
     .unwrap();
     fs::write(
         dir.path().join("ok.txt"),
-        format!("T={} # leakscope:allow\n", fake_pat(3)),
+        format!("T={} # leakscope:allow\n", ghp(3)),
     )
     .unwrap();
     let out = leakscope()
@@ -268,10 +255,10 @@ fn gitignore_is_honoured_hidden_files_scanned_and_no_ignore_scans_all() {
     fs::write(root.join(".ignore"), "secret-notes.txt\n").unwrap();
     fs::create_dir_all(root.join("build")).unwrap();
     fs::create_dir_all(root.join(".git")).unwrap();
-    fs::write(root.join("build/out.txt"), fake_pat(4)).unwrap();
-    fs::write(root.join("secret-notes.txt"), fake_pat(5)).unwrap();
-    fs::write(root.join(".git/config"), fake_pat(6)).unwrap();
-    fs::write(root.join(".env"), format!("GH={}\n", fake_pat(7))).unwrap();
+    fs::write(root.join("build/out.txt"), ghp(4)).unwrap();
+    fs::write(root.join("secret-notes.txt"), ghp(5)).unwrap();
+    fs::write(root.join(".git/config"), ghp(6)).unwrap();
+    fs::write(root.join(".env"), format!("GH={}\n", ghp(7))).unwrap();
     let (code, json) = scan_json(&["."], root);
     assert_eq!(code, 1);
     assert_eq!(paths(&json), [".env"]);
@@ -296,14 +283,10 @@ fn binary_files_are_skipped_by_content_not_name() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(
         dir.path().join("image.png"),
-        format!("not really a png {}\n", fake_pat(8)),
+        format!("not really a png {}\n", ghp(8)),
     )
     .unwrap();
-    fs::write(
-        dir.path().join("data.txt"),
-        format!("\0\0{}\n", fake_pat(9)),
-    )
-    .unwrap();
+    fs::write(dir.path().join("data.txt"), format!("\0\0{}\n", ghp(9))).unwrap();
     let (_, json) = scan_json(&["."], dir.path());
     assert_eq!(paths(&json), ["image.png"]);
     assert_eq!(json["summary"]["skipped_binary"], 1);
@@ -313,7 +296,7 @@ fn binary_files_are_skipped_by_content_not_name() {
 fn invalid_utf8_and_latin1_text_is_scanned() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = b"caf\xe9 \xff\xfe token=".to_vec();
-    bytes.extend_from_slice(fake_pat(10).as_bytes());
+    bytes.extend_from_slice(ghp(10).as_bytes());
     bytes.push(b'\n');
     fs::write(dir.path().join("latin1.txt"), bytes).unwrap();
     let (_, json) = scan_json(&["."], dir.path());
@@ -332,7 +315,7 @@ fn symlinks_are_not_followed_by_default_and_loops_are_reported_with_follow() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fs::create_dir(root.join("sub")).unwrap();
-    fs::write(root.join("sub/real.txt"), format!("{}\n", fake_pat(11))).unwrap();
+    fs::write(root.join("sub/real.txt"), format!("{}\n", ghp(11))).unwrap();
     symlink("..", root.join("sub/loop")).unwrap();
     symlink("real.txt", root.join("sub/link.txt")).unwrap();
     symlink("missing-target", root.join("dangling")).unwrap();
@@ -365,7 +348,7 @@ fn symlinks_are_not_followed_by_default_and_loops_are_reported_with_follow() {
 #[test]
 fn an_unreadable_file_is_reported_and_the_scan_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("a.txt"), format!("{}\n", fake_pat(12))).unwrap();
+    fs::write(dir.path().join("a.txt"), format!("{}\n", ghp(12))).unwrap();
     // /proc/self/mem opens but fails to read at offset 0 (EIO), even as root, which
     // a chmod 000 file would not.
     let (code, json) = scan_json(&[".", "/proc/self/mem"], dir.path());
@@ -387,7 +370,7 @@ fn a_permission_denied_file_is_reported_when_not_root() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let locked = dir.path().join("locked.txt");
-    fs::write(&locked, fake_pat(13)).unwrap();
+    fs::write(&locked, ghp(13)).unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
     if fs::read(&locked).is_ok() {
         // Running as root: permissions do not apply; the /proc test covers read errors.
@@ -459,7 +442,7 @@ negative_examples = ["acme_short"]
 fn baseline_suppresses_known_findings_survives_moves_and_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let old = fake_pat(14);
+    let old = ghp(14);
     fs::write(root.join("a.txt"), format!("x\n{old}\n")).unwrap();
     leakscope()
         .current_dir(root)
@@ -490,7 +473,7 @@ fn baseline_suppresses_known_findings_survives_moves_and_is_reproducible() {
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["summary"]["suppressed_baseline"], 1);
     // A new token is not.
-    fs::write(root.join("new.txt"), fake_pat(15)).unwrap();
+    fs::write(root.join("new.txt"), ghp(15)).unwrap();
     let (code, json) = scan_json(&[".", "--baseline", "base.json"], root);
     assert_eq!(code, 1);
     assert_eq!(paths(&json), ["new.txt"]);
@@ -507,7 +490,7 @@ fn baseline_suppresses_known_findings_survives_moves_and_is_reproducible() {
 #[test]
 fn output_file_gets_the_report() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("a.txt"), fake_pat(16)).unwrap();
+    fs::write(dir.path().join("a.txt"), ghp(16)).unwrap();
     leakscope()
         .current_dir(dir.path())
         .args([
@@ -544,7 +527,7 @@ fn a_200_mb_file_is_streamed_and_seams_lose_nothing() {
         // Plant a token so that it straddles each chunk seam.
         let next_seam = (written / chunk + 1) * chunk;
         if next_seam - written < line.len() + 60 && next_seam - written > 20 {
-            let token = fake_pat(seed);
+            let token = ghp(seed);
             seed += 1;
             let pad = next_seam - written - 21;
             let text = format!("{} {token}\n", "p".repeat(pad));
@@ -558,7 +541,7 @@ fn a_200_mb_file_is_streamed_and_seams_lose_nothing() {
         written += line.len();
         lines += 1;
     }
-    file.write_all(format!("last {}", fake_pat(99)).as_bytes())
+    file.write_all(format!("last {}", ghp(99)).as_bytes())
         .unwrap();
     lines += 1;
     planted.push(lines);
@@ -586,7 +569,7 @@ fn placeholders_and_env_references_are_not_findings() {
 #[test]
 fn a_wrong_checksum_is_not_a_finding() {
     let dir = tempfile::tempdir().unwrap();
-    let mut token = fake_pat(17).into_bytes();
+    let mut token = ghp(17).into_bytes();
     token[10] = if token[10] == b'a' { b'b' } else { b'a' };
     fs::write(dir.path().join("a.txt"), token).unwrap();
     leakscope()

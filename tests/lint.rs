@@ -8,11 +8,14 @@
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+#[path = "support/tokens.rs"]
+mod tokens;
 
 use assert_cmd::Command;
-use fake_api::{anaconda_org_token, github_token, FakeApi, Reply};
+use fake_api::{FakeApi, Reply};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use tokens::{anaconda_org_token, github_token};
 
 /// A loopback address where nothing listens.
 const NOWHERE: &str = "http://127.0.0.1:9";

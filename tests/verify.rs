@@ -6,13 +6,14 @@
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
+#[path = "support/tokens.rs"]
+mod tokens;
 
 use assert_cmd::Command;
-use fake_api::{
-    anaconda_api_key, anaconda_org_token, anaconda_repo_token, github_token, FakeApi, Reply,
-};
+use fake_api::{FakeApi, Reply};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use tokens::{anaconda_api_key, anaconda_org_token, anaconda_repo_token, github_token};
 
 /// A loopback address where nothing listens: any request sent there fails, so a test
 /// that must not reach a provider points that provider here.
