@@ -330,7 +330,56 @@ fn an_unknown_revision_is_an_error_naming_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a git repository"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not-here") && stderr.contains("not in a git repository"),
+        "{stderr}"
+    );
+}
+
+/// `leakscope scan --git --format json <args>` run in `cwd`.
+fn scan_git_in(cwd: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = Command::cargo_bin("leakscope")
+        .unwrap()
+        .current_dir(cwd)
+        .args(["scan", "--git", "--quiet", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_scan_from_a_subdirectory_finds_the_repository_as_git_does() {
+    let repo = Repo::new();
+    let secret = token(41);
+    repo.write("config/deploy.env", &format!("TOKEN={secret}\n"));
+    repo.write("src/app/main.txt", "fn main() {}\n");
+    let commit = repo.commit("config and code");
+    let sub = repo.path.join("src/app");
+    let outside = repo.path.parent().unwrap();
+    // No path, `.`, `..` from deep in the tree, a subdirectory named from outside, and
+    // the `.git` directory itself: the same repository, paths from its root.
+    let runs: [(&Path, Vec<&str>); 5] = [
+        (&sub, vec![]),
+        (&sub, vec!["."]),
+        (&sub, vec![".."]),
+        (outside, vec!["repo/src"]),
+        (&repo.path, vec![".git"]),
+    ];
+    for (cwd, args) in runs {
+        let (code, json, stderr) = scan_git_in(cwd, &args);
+        assert_eq!(code, 1, "{} {args:?}: {stderr}", cwd.display());
+        let found = about(&json, &secret);
+        assert_eq!(found.len(), 1, "{args:?}: {json}");
+        assert_eq!(found[0]["path"], "config/deploy.env", "{args:?}");
+        assert_eq!(found[0]["commit"], commit.as_str(), "{args:?}");
+    }
 }
 
 #[test]
@@ -438,11 +487,15 @@ fn bare_repositories_and_packed_objects_work() {
         0,
         ("x", "x@example.test"),
     );
-    for path in [&repo.path, &bare] {
+    for path in [&repo.path, &bare, &bare.join("refs")] {
         let (code, json, stderr) = scan_git(path, &[]);
         assert_eq!(code, 1, "{}: {stderr}", path.display());
         assert_eq!(about(&json, &secret)[0]["commit"], commit.as_str());
     }
+    // From inside the bare repository, as git finds it there.
+    let (code, json, stderr) = scan_git_in(&bare, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(about(&json, &secret)[0]["path"], "a.txt");
 }
 
 #[test]

@@ -308,6 +308,46 @@ fn hook_install_refuses_a_foreign_hook_without_force() {
 }
 
 #[test]
+fn hook_install_force_never_overwrites_an_earlier_backup() {
+    let repo = Repo::new();
+    let hooks = repo.path.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let hook = hooks.join("pre-commit");
+    // The user's hook, replaced; then another foreign hook (another tool's), replaced
+    // again; then a third: each is kept, under the next free name.
+    let originals = [
+        "#!/bin/sh\necho original\n",
+        "#!/bin/sh\necho second\n",
+        "#!/bin/sh\necho third\n",
+    ];
+    let names = [
+        "pre-commit.leakscope-backup",
+        "pre-commit.leakscope-backup.1",
+        "pre-commit.leakscope-backup.2",
+    ];
+    for (text, name) in originals.iter().zip(names) {
+        std::fs::write(&hook, text).unwrap();
+        let out = hook_install(&repo.path, &["--force"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains(name), "{name}: {stderr}");
+        assert!(std::fs::read_to_string(&hook)
+            .unwrap()
+            .contains("# leakscope-managed-hook"));
+    }
+    for (text, name) in originals.iter().zip(names) {
+        assert_eq!(
+            &std::fs::read_to_string(hooks.join(name)).unwrap(),
+            text,
+            "{name}"
+        );
+    }
+    // Reinstalling over its own hook makes no backup.
+    assert!(hook_install(&repo.path, &["--force"]).status.success());
+    assert!(!hooks.join("pre-commit.leakscope-backup.3").exists());
+}
+
+#[test]
 fn hook_install_honours_worktrees_and_core_hooks_path() {
     let repo = Repo::new();
     repo.write("a.txt", "a\n");

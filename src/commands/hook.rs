@@ -24,7 +24,7 @@ pub enum HookAction {
     /// Write the repository's pre-commit hook: `leakscope scan --staged` before each commit.
     Install {
         /// Replace a pre-commit hook leakscope did not write (it is kept as
-        /// pre-commit.leakscope-backup).
+        /// pre-commit.leakscope-backup, or .1, .2, ... if that name is taken).
         #[arg(long)]
         force: bool,
         /// A directory inside the repository (default: the current directory).
@@ -63,12 +63,12 @@ pub fn install(repo_path: &Path, force: bool) -> anyhow::Result<PathBuf> {
                 if !force {
                     anyhow::bail!(
                         "{}: a pre-commit hook leakscope did not write is already there; \
-                         pass --force to replace it (it will be kept as pre-commit.leakscope-backup)",
+                         pass --force to replace it (it will be kept as pre-commit.leakscope-backup, \
+                         or .1, .2, ... if that name is taken)",
                         hook.display()
                     );
                 }
-                let backup = dir.join("pre-commit.leakscope-backup");
-                std::fs::rename(&hook, &backup).map_err(|e| {
+                let backup = keep_aside(&hook, &dir).map_err(|e| {
                     anyhow::anyhow!("{}: cannot move it aside: {e}", hook.display())
                 })?;
                 eprintln!(
@@ -84,6 +84,36 @@ pub fn install(repo_path: &Path, force: bool) -> anyhow::Result<PathBuf> {
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", hook.display()))?;
     make_executable(&hook)?;
     Ok(hook)
+}
+
+/// Moves `hook` to the first free name of `pre-commit.leakscope-backup`,
+/// `pre-commit.leakscope-backup.1`, `.2`, ... in `dir` and returns it. An existing backup
+/// is never replaced: it may be the user's original hook from an earlier `--force`.
+fn keep_aside(hook: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    for n in 0u32.. {
+        let backup = match n {
+            0 => dir.join("pre-commit.leakscope-backup"),
+            n => dir.join(format!("pre-commit.leakscope-backup.{n}")),
+        };
+        if backup.symlink_metadata().is_ok() {
+            continue;
+        }
+        // A hard link fails rather than replace a file that appeared in the meantime
+        // (`rename` would silently overwrite it).
+        match std::fs::hard_link(hook, &backup) {
+            Ok(()) => {
+                std::fs::remove_file(hook)?;
+                return Ok(backup);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // No hard links on this file system: the name was free just above.
+            Err(_) => {
+                std::fs::rename(hook, &backup)?;
+                return Ok(backup);
+            }
+        }
+    }
+    Err(std::io::Error::other("no free backup name"))
 }
 
 /// Where git runs hooks from for this repository.

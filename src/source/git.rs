@@ -114,21 +114,16 @@ pub fn discover_repo(path: &Path) -> anyhow::Result<Repository> {
     })
 }
 
-/// Scans the history of the repository at `repo_path` (a working tree, its `.git`, or a
-/// bare repository).
+/// Scans the history of the repository at or above `repo_path` (a working tree or any
+/// directory in it, its `.git`, or a bare repository), found as git finds it. Finding
+/// paths are relative to the repository's root, wherever `repo_path` points into it.
 pub fn scan_history(
     matcher: &Matcher,
     repo_path: &Path,
     args: &GitArgs,
     progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
-    let repo = Repository::open(repo_path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not a git repository ({})",
-            repo_path.display(),
-            e.message()
-        )
-    })?;
+    let repo = discover_repo(repo_path)?;
     // Objects are checked by zlib's checksum as they are inflated; re-hashing every
     // object with SHA-1 on top (libgit2's default) costs a fifth of a history scan and
     // `git cat-file` does not do it either.
