@@ -39,12 +39,20 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 pub fn scan_bytes(matcher: &Matcher, bytes: &[u8], origin: Origin<'_>) -> Vec<Finding> {
     let mut raw = Vec::new();
     matcher.find(bytes, origin.path, &mut raw);
-    let mut findings = Vec::with_capacity(raw.len());
     let mut lines = LineCounter::default();
-    for m in &raw {
-        findings.push(make_finding(matcher, bytes, m, &mut lines, 0, origin));
-    }
-    findings
+    raw.iter()
+        .map(|m| {
+            make_finding(
+                matcher,
+                bytes,
+                m,
+                &raw,
+                &mut lines,
+                &Carried::default(),
+                origin,
+            )
+        })
+        .collect()
 }
 
 /// What streaming one reader gave.
@@ -56,7 +64,22 @@ pub struct StreamScan {
     pub binary: bool,
 }
 
+/// What the findings in a buffer need to know of the bytes before it: the line number
+/// of its first byte, and of the line it starts inside (a long line, or a line cut by a
+/// chunk seam) how many characters came before and whether they held an allow comment.
+#[derive(Debug, Default, Clone, Copy)]
+struct Carried {
+    base_line: usize,
+    line_prefix_chars: usize,
+    line_prefix_allow: bool,
+}
+
 /// Scans a reader chunk by chunk, reusing `buffer` (callers keep one per thread).
+///
+/// Each chunk reports the matches that start before its last [`OVERLAP`] bytes; the next
+/// chunk starts at the beginning of the line holding that point (at most a window back),
+/// so a match just past the seam still sees the context, column and allow comment
+/// before it, and nothing is reported twice.
 pub fn scan_reader(
     matcher: &Matcher,
     reader: &mut dyn Read,
@@ -66,8 +89,9 @@ pub fn scan_reader(
     let mut result = StreamScan::default();
     let mut raw = Vec::new();
     buffer.clear();
-    // Absolute line number of buffer[0], minus one.
-    let mut base_line = 0usize;
+    let mut carried = Carried::default();
+    // Matches starting before this offset were reported by the previous chunk.
+    let mut reported_before = 0usize;
     let mut first_chunk = true;
     loop {
         let filled_before = buffer.len();
@@ -80,8 +104,6 @@ pub fn scan_reader(
                 return Ok(result);
             }
         }
-        // Matches starting in the carried tail are left for the next chunk, which sees
-        // them with their full window.
         let report_until = if eof {
             buffer.len()
         } else {
@@ -90,17 +112,42 @@ pub fn scan_reader(
         raw.clear();
         matcher.find(buffer, origin.path, &mut raw);
         let mut lines = LineCounter::default();
-        for m in raw.iter().filter(|m| m.start < report_until) {
+        for m in raw
+            .iter()
+            .filter(|m| m.start >= reported_before && m.start < report_until)
+        {
             result.findings.push(make_finding(
-                matcher, buffer, m, &mut lines, base_line, origin,
+                matcher, buffer, m, &raw, &mut lines, &carried, origin,
             ));
         }
         if eof {
             return Ok(result);
         }
-        base_line += memchr::memchr_iter(b'\n', &buffer[..report_until]).count();
-        buffer.drain(..report_until);
+        let lower = report_until.saturating_sub(WINDOW_RADIUS);
+        let carry_from = memchr::memrchr(b'\n', &buffer[lower..report_until])
+            .map(|i| lower + i + 1)
+            .unwrap_or(lower);
+        let dropped = &buffer[..carry_from];
+        match memchr::memrchr(b'\n', dropped) {
+            Some(k) => {
+                let tail = &dropped[k + 1..];
+                carried.line_prefix_chars = count_chars(tail);
+                carried.line_prefix_allow = memchr::memmem::find(tail, INLINE_ALLOW).is_some();
+            }
+            None => {
+                carried.line_prefix_chars += count_chars(dropped);
+                carried.line_prefix_allow |= memchr::memmem::find(dropped, INLINE_ALLOW).is_some();
+            }
+        }
+        carried.base_line += memchr::memchr_iter(b'\n', dropped).count();
+        reported_before = report_until - carry_from;
+        buffer.drain(..carry_from);
     }
+}
+
+/// Characters as reports count them: code points, an invalid byte sequence as one.
+fn count_chars(bytes: &[u8]) -> usize {
+    String::from_utf8_lossy(bytes).chars().count()
 }
 
 /// Reads until `buffer` holds `target` bytes or the reader ends; true at end of input.
@@ -136,28 +183,34 @@ fn make_finding(
     matcher: &Matcher,
     bytes: &[u8],
     m: &RawMatch,
+    all: &[RawMatch],
     lines: &mut LineCounter,
-    base_line: usize,
+    carried: &Carried,
     origin: Origin<'_>,
 ) -> Finding {
+    const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
     let rule = &matcher.rules()[m.rule];
-    let line = base_line + lines.line_of(bytes, m.start) + 1;
-    let line_start = memchr::memrchr(b'\n', &bytes[..m.start])
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let line = carried.base_line + lines.line_of(bytes, m.start) + 1;
+    let newline_before = memchr::memrchr(b'\n', &bytes[..m.start]);
+    let line_start = newline_before.map(|i| i + 1).unwrap_or(0);
     let line_end = memchr::memchr(b'\n', &bytes[m.end..])
         .map(|i| m.end + i)
         .unwrap_or(bytes.len());
-    let line_bytes = &bytes[line_start..line_end];
+    // The line may have begun before this buffer (a long line, a chunk seam).
+    let (prefix_chars, prefix_allow) = match newline_before {
+        Some(_) => (0, false),
+        None => (carried.line_prefix_chars, carried.line_prefix_allow),
+    };
+    // A UTF-8 byte order mark at the start of a file is not a column.
+    let bom = newline_before.is_none()
+        && carried.base_line == 0
+        && carried.line_prefix_chars == 0
+        && bytes.starts_with(UTF8_BOM);
     let secret = String::from_utf8_lossy(&bytes[m.start..m.end]).into_owned();
-    let column = String::from_utf8_lossy(&bytes[line_start..m.start])
-        .chars()
-        .count()
-        + 1;
+    let column = prefix_chars + count_chars(&bytes[line_start..m.start]) + 1 - usize::from(bom);
     let end_column = column + secret.chars().count();
-    let suppressed =
-        memchr::memmem::find(line_bytes, INLINE_ALLOW).map(|_| Suppression::InlineAllow);
-    let snippet = snippet(bytes, line_start, line_end, m.start, m.end, &secret);
+    let allowed =
+        prefix_allow || memchr::memmem::find(&bytes[line_start..line_end], INLINE_ALLOW).is_some();
     Finding {
         rule: rule.spec.id.clone(),
         rule_name: rule.spec.name.clone(),
@@ -168,40 +221,64 @@ fn make_finding(
         column,
         end_column,
         fingerprint: fingerprint(&rule.spec.id, &secret),
+        snippet: snippet(bytes, line_start, line_end, m, all),
         secret: Secret::new(secret),
-        snippet,
         commit: None,
-        suppressed,
+        suppressed: allowed.then_some(Suppression::InlineAllow),
         verdict: None,
     }
 }
 
-/// The line with the secret redacted, trimmed to [`SNIPPET_WIDTH`] characters around it.
+/// The line around a secret, at most [`SNIPPET_WIDTH`] characters, with this secret
+/// and every other secret found on the line redacted: a snippet must never carry the
+/// neighbour its own redaction left out.
 fn snippet(
     bytes: &[u8],
     line_start: usize,
     line_end: usize,
-    start: usize,
-    end: usize,
-    secret: &str,
+    m: &RawMatch,
+    all: &[RawMatch],
 ) -> String {
-    let before = String::from_utf8_lossy(&bytes[line_start..start]);
-    let after = String::from_utf8_lossy(&bytes[end..line_end]);
+    // Enough bytes either side for the width, even in multi-byte text.
+    let reach = 4 * SNIPPET_WIDTH;
+    let from = line_start.max(m.start.saturating_sub(reach));
+    let to = line_end.min(m.end + reach);
+    let (mut before, mut ours, mut after) = (String::new(), String::new(), String::new());
+    let mut pos = from;
+    for other in all.iter().filter(|o| o.start < to && o.end > from) {
+        let part = match other.start.cmp(&m.start) {
+            std::cmp::Ordering::Less => &mut before,
+            std::cmp::Ordering::Equal => &mut ours,
+            std::cmp::Ordering::Greater => &mut after,
+        };
+        if other.start > pos {
+            part.push_str(&String::from_utf8_lossy(&bytes[pos..other.start]));
+        }
+        part.push_str(&redact(&String::from_utf8_lossy(
+            &bytes[other.start..other.end],
+        )));
+        pos = pos.max(other.end);
+    }
+    if to > pos {
+        after.push_str(&String::from_utf8_lossy(&bytes[pos..to]));
+    }
     let after = after.trim_end_matches('\r');
-    let redacted = redact(secret);
-    let room = SNIPPET_WIDTH.saturating_sub(redacted.chars().count()) / 2;
-    let before_chars: Vec<char> = before.chars().collect();
-    let before: String = if before_chars.len() > room {
-        let cut: String = before_chars[before_chars.len() - room..].iter().collect();
+    let room = SNIPPET_WIDTH.saturating_sub(ours.chars().count()) / 2;
+    let before_count = before.chars().count();
+    let before = if before_count > room || from > line_start {
+        let cut: String = before
+            .chars()
+            .skip(before_count.saturating_sub(room))
+            .collect();
         format!("…{cut}")
     } else {
-        before_chars.iter().collect()
+        before
     };
-    let after: String = if after.chars().count() > room {
+    let after = if after.chars().count() > room || to < line_end {
         let cut: String = after.chars().take(room).collect();
         format!("{cut}…")
     } else {
         after.to_string()
     };
-    format!("{}{}{}", before.trim_start(), redacted, after)
+    format!("{}{}{}", before.trim_start(), ours, after)
 }

@@ -81,14 +81,16 @@ impl Matcher {
     /// which path-restricted rules apply (`None` for text with no path).
     pub fn find(&self, haystack: &[u8], path: Option<&str>, out: &mut Vec<RawMatch>) {
         let first = out.len();
-        // For each rule, the end of the last window it ran on, so overlapping keyword
-        // hits on one line run the regex once.
+        // For each rule, the end of the last window it ran on: hits whose window ends
+        // there too (more hits on the same line) add nothing. A window cut short on a
+        // long line does not cover the next hit's, which runs in full; dedup drops
+        // the spans both windows found.
         let mut covered_until: Vec<usize> = vec![0; self.rules.len()];
-        let mut ran_any = vec![false; self.rules.len()];
         if let Some(ac) = &self.keywords {
             for hit in ac.find_overlapping_iter(haystack) {
                 for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
-                    if ran_any[rule_index] && hit.start() < covered_until[rule_index] {
+                    // Cheap early out: this hit's window cannot reach past the last one.
+                    if hit.end() + WINDOW_RADIUS <= covered_until[rule_index] {
                         continue;
                     }
                     let rule = &self.rules[rule_index];
@@ -96,12 +98,9 @@ impl Matcher {
                         continue;
                     }
                     let (start, end) = window(haystack, hit.start(), hit.end());
-                    let start = if ran_any[rule_index] {
-                        start.max(covered_until[rule_index])
-                    } else {
-                        start
-                    };
-                    ran_any[rule_index] = true;
+                    if end <= covered_until[rule_index] {
+                        continue;
+                    }
                     covered_until[rule_index] = end;
                     run_rule(rule, rule_index, haystack, start, end, out);
                 }

@@ -586,3 +586,115 @@ fn empty_directory_says_nothing_was_scanned() {
     assert_eq!(code, 0);
     assert_eq!(json["summary"]["notes"][0], "no file was scanned");
 }
+
+/// Two secrets on one line: each finding's snippet redacts both, in every format.
+#[test]
+fn a_snippet_never_shows_a_neighbouring_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ghp(31), tokens::github_token("gho_", 32));
+    fs::write(
+        dir.path().join("x.env"),
+        format!("a={a} b={b} url=https://user:{a}@github.com/x\n"),
+    )
+    .unwrap();
+    for format in ["human", "json", "jsonl", "sarif"] {
+        let out = leakscope()
+            .current_dir(dir.path())
+            .args(["scan", ".", "--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains(&a) && !text.contains(&b), "{format}: {text}");
+    }
+    let (_, json) = scan_json(&["."], dir.path());
+    assert_eq!(json["findings"].as_array().unwrap().len(), 3);
+}
+
+/// On a long minified line, a keyword hit inside an earlier (capped) window still gets
+/// a window of its own that holds its whole token.
+#[test]
+fn tokens_far_apart_on_one_long_line_are_all_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ghp(33), ghp(34));
+    fs::write(
+        dir.path().join("min.js"),
+        format!("{a}{}{b}\n", " ".repeat(4040)),
+    )
+    .unwrap();
+    let (_, json) = scan_json(&["."], dir.path());
+    let columns: Vec<u64> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["column"].as_u64().unwrap())
+        .collect();
+    assert_eq!(columns, [1, 41 + 4040]);
+}
+
+/// A match just past a chunk seam keeps the context before it (a rule that needs
+/// `GITHUB_TOKEN=`), its column and its inline allow; a token deep in a line longer
+/// than a chunk gets its true column.
+#[test]
+fn chunk_seams_keep_context_columns_and_allow_comments() {
+    use std::io::Write;
+    let chunk = leakscope::blob::CHUNK_SIZE;
+    let seam = chunk - 4 * leakscope::rules::WINDOW_RADIUS; // where the first chunk stops reporting
+    let hex: String = tokens::alnum(35, 200)
+        .bytes()
+        .filter_map(|b| char::from_digit(u32::from(b) % 16, 16))
+        .take(40)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+
+    // 1. `GITHUB_TOKEN=<hex>` with the hex starting 2 bytes after the seam.
+    let assignment = format!("GITHUB_TOKEN={hex}\n");
+    let filler_line = "x".repeat(99) + "\n";
+    let mut text = String::new();
+    while text.len() + filler_line.len() < seam + 2 - 13 {
+        text.push_str(&filler_line);
+    }
+    let pad = seam + 2 - 13 - text.len();
+    text.push_str(&"y".repeat(pad - 1));
+    text.push('\n');
+    assert_eq!(text.len() + 13, seam + 2);
+    let line_of_token = text.matches('\n').count() + 1;
+    text.push_str(&assignment);
+    // 2. An allowed token 2 bytes after the next seam candidate is not needed: put an
+    //    allow comment and a token on one line straddling nothing but far from others.
+    text.push_str(&"z".repeat(chunk));
+    text.push('\n');
+    fs::write(dir.path().join("seam.txt"), &text).unwrap();
+    let (_, json) = scan_json(&["seam.txt"], dir.path());
+    let f = &json["findings"][0];
+    assert_eq!(f["rule"], "github.legacy-token-assignment", "{json}");
+    assert_eq!(f["line"].as_u64().unwrap() as usize, line_of_token);
+    assert_eq!(f["column"], 14);
+
+    // 3. `# leakscope:allow  T=<token>` with the token starting 2 bytes after the seam.
+    let token = ghp(36);
+    let head = "# leakscope:allow  T=";
+    let mut text = filler_line.repeat((seam - head.len() + 2) / filler_line.len());
+    let pad = seam + 2 - head.len() - text.len();
+    text.push_str(&"w".repeat(pad - 1));
+    text.push('\n');
+    text.push_str(head);
+    assert_eq!(text.len(), seam + 2);
+    text.push_str(&format!("{token}\n"));
+    text.push_str(&"z".repeat(chunk));
+    fs::write(dir.path().join("allow.txt"), &text).unwrap();
+    let (code, json) = scan_json(&["allow.txt"], dir.path());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["suppressed_inline"], 1);
+
+    // 4. One 16 MiB line with a token at byte 12 582 912.
+    let mut file = std::io::BufWriter::new(fs::File::create(dir.path().join("long.txt")).unwrap());
+    file.write_all(" ".repeat(12_582_912).as_bytes()).unwrap();
+    file.write_all(ghp(37).as_bytes()).unwrap();
+    file.write_all(" ".repeat(4 << 20).as_bytes()).unwrap();
+    file.write_all(b"\n").unwrap();
+    file.flush().unwrap();
+    drop(file);
+    let (_, json) = scan_json(&["long.txt"], dir.path());
+    assert_eq!(json["findings"][0]["line"], 1);
+    assert_eq!(json["findings"][0]["column"], 12_582_913);
+}
