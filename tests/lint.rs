@@ -514,6 +514,66 @@ fn inline_allow_and_baseline() {
 }
 
 #[test]
+fn help_names_every_host_verify_may_call() {
+    let out = lint_cmd(Path::new(".")).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for host in [
+        "api.github.com",
+        "api.anaconda.org",
+        "repo.anaconda.cloud",
+        "anaconda.com,",
+    ] {
+        assert!(text.contains(host), "{host} missing from:\n{text}");
+    }
+}
+
+/// One `gh auth login` asking for two flagged scopes: both findings suggest the same
+/// list, which holds no flagged scope; a write-all workflow whose one job needs nothing
+/// more gets a suggestion with no bare `jobs:`.
+#[test]
+fn suggestions_are_pasteable_and_never_recommend_flagged_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("setup.sh"),
+        "gh auth login -s admin:org,repo\n",
+    )
+    .unwrap();
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    std::fs::write(
+        wf.join("ci.yml"),
+        "on: push\npermissions: write-all\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    )
+    .unwrap();
+    let (_, report, text) = lint_json(dir.path(), &[]);
+    let findings = report["findings"].as_array().expect(&text);
+    let of = |rule: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .collect::<Vec<_>>()
+    };
+    let scopes = of("github-scope-high-risk");
+    assert_eq!(scopes.len(), 2, "{text}");
+    let columns: Vec<u64> = scopes
+        .iter()
+        .map(|f| f["column"].as_u64().unwrap())
+        .collect();
+    assert_eq!(columns, [18, 28]);
+    for f in &scopes {
+        let suggestion = f["suggestion"].as_str().unwrap();
+        assert!(
+            suggestion.starts_with("drop `admin:org`, `repo`: --scopes read:org,public_repo;"),
+            "{suggestion}"
+        );
+    }
+    let write_all = of("actions-write-all");
+    assert_eq!(write_all.len(), 1, "{text}");
+    assert_eq!(write_all[0]["suggestion"], "permissions:\n  contents: read");
+}
+
+#[test]
 fn invalid_workflow_yaml_is_reported_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let wf = dir.path().join(".github/workflows");

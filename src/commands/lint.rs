@@ -45,7 +45,8 @@ pub struct LintArgs {
     #[arg(long)]
     pub list: bool,
     /// Ask each found token's provider whether it is live and judge live ones (network
-    /// calls to api.github.com / api.anaconda.org only).
+    /// calls only to the token's own provider: api.github.com, api.anaconda.org,
+    /// repo.anaconda.cloud or anaconda.com, or the LEAKSCOPE_*_URL overrides).
     #[arg(long)]
     pub verify: bool,
     #[command(flatten)]

@@ -210,7 +210,7 @@ struct Job<'a> {
 fn workflow_suggestion(jobs: &[Job<'_>]) -> String {
     let base: Permissions = [("contents".to_string(), Level::Read)].into();
     let mut out = block(&base, 0);
-    out.push_str("\njobs:");
+    let mut job_blocks = String::new();
     for job in jobs {
         match &job.need {
             Need::Known(need) => {
@@ -223,16 +223,21 @@ fn workflow_suggestion(jobs: &[Job<'_>]) -> String {
                     .iter()
                     .any(|(k, l)| *l > base.get(k).copied().unwrap_or(Level::None))
                 {
-                    out.push_str(&format!("\n  {}:\n{}", job.name, block(need, 4)));
+                    job_blocks.push_str(&format!("\n  {}:\n{}", job.name, block(need, 4)));
                 }
             }
             Need::Unknown(why) => {
-                out.push_str(&format!(
+                job_blocks.push_str(&format!(
                     "\n  {}:  # not judged: {why}; list only what it needs",
                     job.name
                 ));
             }
         }
+    }
+    // A `jobs:` key only when some job needs its own block: a bare one is no YAML to paste.
+    if !job_blocks.is_empty() {
+        out.push_str("\njobs:");
+        out.push_str(&job_blocks);
     }
     out
 }
@@ -411,12 +416,8 @@ mod tests {
         assert_eq!(rules_of(&f), ["actions-write-all"]);
         assert_eq!((f[0].line, f[0].column), (3, 1));
         assert_eq!(f[0].severity, Severity::Error);
-        assert!(
-            f[0].suggestion
-                .starts_with("permissions:\n  contents: read"),
-            "{}",
-            f[0].suggestion
-        );
+        // One checkout job needs nothing beyond the top-level block: no bare `jobs:`.
+        assert_eq!(f[0].suggestion, "permissions:\n  contents: read");
     }
 
     #[test]

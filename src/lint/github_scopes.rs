@@ -41,7 +41,51 @@ pub static DOCS: [&LintDoc; 2] = [&HIGH_RISK, &CLASSIC];
 
 const FINE_GRAINED_URL: &str = "https://github.com/settings/personal-access-tokens/new";
 
-/// Findings for each requested scope; `at` gives each scope's offset.
+/// True if `scope` is `other` or contains it (directly or through a scope it contains).
+fn contains_scope(ctx: &Context<'_>, scope: &str, other: &str) -> bool {
+    scope == other
+        || ctx.facts.github.scopes.get(scope).is_some_and(|children| {
+            children
+                .iter()
+                .any(|child| contains_scope(ctx, child, other))
+        })
+}
+
+/// The scope list to suggest for one request, shared by all its findings: the requested
+/// scopes minus every flagged one, plus the flagged ones' replacements (`replace` in
+/// rules/scopes.toml) that are not flagged themselves nor already covered. Never contains
+/// a flagged scope.
+fn suggested_scopes<'a>(
+    ctx: &'a Context<'_>,
+    requested: &'a [(String, usize)],
+    flagged: &dyn Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    let mut kept: Vec<&str> = Vec::new();
+    for (scope, _) in requested {
+        if !flagged(scope) && !kept.contains(&scope.as_str()) {
+            kept.push(scope);
+        }
+    }
+    let mut added: Vec<&str> = Vec::new();
+    for (scope, _) in requested.iter().filter(|(s, _)| flagged(s)) {
+        let Some(risky) = ctx.facts.github_risk(scope) else {
+            continue;
+        };
+        for replacement in &risky.replace {
+            let covered = kept
+                .iter()
+                .chain(added.iter())
+                .any(|k| contains_scope(ctx, k, replacement));
+            if !flagged(replacement) && !covered {
+                added.push(replacement);
+            }
+        }
+    }
+    kept.extend(added);
+    kept
+}
+
+/// Findings for each requested scope; each scope comes with its offset in the file.
 fn judge_scopes(
     file: &SourceFile<'_>,
     ctx: &Context<'_>,
@@ -49,9 +93,29 @@ fn judge_scopes(
     flag: &str,
     out: &mut Vec<LintFinding>,
 ) {
-    let requested: Vec<&str> = scopes.iter().map(|(s, _)| s.as_str()).collect();
+    let allowed = ctx.policy.github_scopes.as_ref();
+    let flagged = |scope: &str| match allowed {
+        Some(allowed) => !allowed.contains(scope),
+        None => ctx.facts.github_risk(scope).is_some(),
+    };
+    let mut dropped: Vec<String> = Vec::new();
+    for (scope, _) in scopes {
+        let quoted = format!("`{scope}`");
+        if flagged(scope) && !dropped.contains(&quoted) {
+            dropped.push(quoted);
+        }
+    }
+    if dropped.is_empty() {
+        return;
+    }
+    let suggested = suggested_scopes(ctx, scopes, &flagged);
+    let request = if suggested.is_empty() {
+        format!("drop {}", dropped.join(", "))
+    } else {
+        format!("drop {}: {flag}{}", dropped.join(", "), suggested.join(","))
+    };
     for (scope, at) in scopes {
-        if let Some(allowed) = &ctx.policy.github_scopes {
+        if let Some(allowed) = allowed {
             if !allowed.contains(scope) {
                 out.push(file.finding_at(
                     &HIGH_RISK,
@@ -62,7 +126,7 @@ fn judge_scopes(
                         "scope `{scope}` is not allowed by the policy (allowed: {})",
                         allowed.iter().cloned().collect::<Vec<_>>().join(", ")
                     ),
-                    suggest_without(&requested, scope, allowed.iter().map(|s| s.as_str()), flag),
+                    request.clone(),
                 ));
             }
             continue;
@@ -74,33 +138,9 @@ fn judge_scopes(
                 *at,
                 scope,
                 format!("requests `{scope}`: {}", risky.why),
-                format!(
-                    "{}; instead: {}",
-                    suggest_without(&requested, scope, std::iter::empty(), flag),
-                    risky.instead
-                ),
+                format!("{request}; instead of `{scope}`: {}", risky.instead),
             ));
         }
-    }
-}
-
-/// `-s a,b` without `scope` (and, from the policy, only allowed scopes).
-fn suggest_without<'a>(
-    requested: &[&str],
-    scope: &str,
-    allowed: impl Iterator<Item = &'a str>,
-    flag: &str,
-) -> String {
-    let allowed: Vec<&str> = allowed.collect();
-    let kept: Vec<&str> = requested
-        .iter()
-        .copied()
-        .filter(|s| *s != scope && (allowed.is_empty() || allowed.contains(s)))
-        .collect();
-    if kept.is_empty() {
-        format!("drop `{scope}`")
-    } else {
-        format!("drop `{scope}`: {flag}{}", kept.join(","))
     }
 }
 
@@ -165,18 +205,44 @@ fn token_links(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFindi
         let mut pos = query_at + 1;
         for pair in url[query_at + 1..].split('&') {
             if let Some(value) = pair.strip_prefix("scopes=") {
-                let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
                 let value_at = link.start() + pos + "scopes=".len();
-                let scopes: Vec<(String, usize)> = decoded
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| (s.to_string(), value_at))
-                    .collect();
-                judge_scopes(file, ctx, &scopes, "scopes=", out);
+                judge_scopes(file, ctx, &query_scopes(value, value_at), "scopes=", out);
             }
             pos += pair.len() + 1;
         }
     }
+}
+
+/// The scopes of a `scopes=` query value (separated by `,` or `%2C`), each with the
+/// offset of its own first character.
+fn query_scopes(value: &str, value_at: usize) -> Vec<(String, usize)> {
+    let bytes = value.as_bytes();
+    let mut scopes = Vec::new();
+    let mut part_start = 0;
+    let mut i = 0;
+    while i <= bytes.len() {
+        let sep = if i == bytes.len() || bytes[i] == b',' {
+            Some(1)
+        } else if bytes[i..].len() >= 3 && bytes[i..i + 3].eq_ignore_ascii_case(b"%2C") {
+            Some(3)
+        } else {
+            None
+        };
+        match sep {
+            Some(len) => {
+                let part = percent_encoding::percent_decode_str(&value[part_start..i])
+                    .decode_utf8_lossy()
+                    .to_string();
+                if !part.is_empty() {
+                    scopes.push((part, value_at + part_start));
+                }
+                i += len;
+                part_start = i;
+            }
+            None => i += 1,
+        }
+    }
+    scopes
 }
 
 static APP_PERMISSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -257,7 +323,7 @@ mod tests {
         assert!(f[0].message.contains("`repo`"));
         assert_eq!(f[0].severity, Severity::Warning);
         assert!(
-            f[0].suggestion.contains("--scopes read:org,delete_repo"),
+            f[0].suggestion.contains("--scopes read:org,public_repo"),
             "{}",
             f[0].suggestion
         );
@@ -269,6 +335,60 @@ mod tests {
             "gh auth refresh -h github.com -s admin:org -s workflow\n",
         );
         assert_eq!(r.len(), 2);
+    }
+
+    /// The scope list after `flag` in a suggestion.
+    fn suggested_list<'a>(suggestion: &'a str, flag: &str) -> Vec<&'a str> {
+        let after = &suggestion[suggestion.find(flag).expect(suggestion) + flag.len()..];
+        after[..after.find(';').unwrap_or(after.len())]
+            .split(',')
+            .collect()
+    }
+
+    #[test]
+    fn suggestions_never_recommend_a_flagged_scope() {
+        let facts = super::super::scopes::ScopeFacts::builtin().unwrap();
+        let f = lint_text("x.sh", "gh auth login -s admin:org,repo\n");
+        assert_eq!(f.len(), 2, "{f:#?}");
+        for finding in &f {
+            let list = suggested_list(&finding.suggestion, "--scopes ");
+            assert_eq!(list, ["read:org", "public_repo"], "{}", finding.suggestion);
+            assert!(list.iter().all(|s| facts.github_risk(s).is_none()));
+        }
+        let text = "https://github.com/settings/tokens/new?scopes=repo,workflow\n";
+        let f = lint_text("README.md", text);
+        assert_eq!(f.len(), 3, "{f:#?}");
+        for finding in &f[1..] {
+            let list = suggested_list(&finding.suggestion, "scopes=");
+            assert_eq!(list, ["public_repo"], "{}", finding.suggestion);
+        }
+        // Nothing left and no replacement: drop them all, recommend no scope.
+        let f = lint_text("x.sh", "gh auth login -s workflow,delete_repo\n");
+        assert_eq!(f.len(), 2);
+        for finding in &f {
+            assert!(
+                finding
+                    .suggestion
+                    .starts_with("drop `workflow`, `delete_repo`;"),
+                "{}",
+                finding.suggestion
+            );
+        }
+        // A kept scope that already covers the replacement is not repeated.
+        let f = lint_text("x.sh", "gh auth login -s write:org,admin:org\n");
+        assert_eq!(suggested_list(&f[0].suggestion, "--scopes "), ["write:org"]);
+    }
+
+    #[test]
+    fn each_scope_finding_points_at_its_own_scope() {
+        let f = lint_text("x.sh", "gh auth login -s admin:org,repo\n");
+        assert_eq!((f[0].column, f[1].column), (18, 28));
+        let text =
+            "See https://github.com/settings/tokens/new?scopes=repo%2Cworkflow,delete_repo\n";
+        let f = lint_text("README.md", text);
+        let cols: Vec<usize> = f[1..].iter().map(|x| x.column).collect();
+        let at = |s: &str| text.find(s).unwrap() + 1;
+        assert_eq!(cols, [at("repo%"), at("workflow"), at("delete_repo")]);
     }
 
     #[test]
@@ -329,5 +449,20 @@ mod tests {
         let f = lint_text_with("x.sh", "gh auth login -s repo,gist\n", &policy);
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("`gist`"));
+        assert!(
+            f[0].suggestion.ends_with("--scopes repo"),
+            "{}",
+            f[0].suggestion
+        );
+        // The replacement of a disallowed scope is suggested only if the policy allows it.
+        let f = lint_text_with("x.sh", "gh auth login -s admin:org,gist\n", &policy);
+        assert_eq!(f.len(), 2);
+        for finding in &f {
+            assert!(
+                finding.suggestion.ends_with("--scopes read:org"),
+                "{}",
+                finding.suggestion
+            );
+        }
     }
 }

@@ -17,6 +17,10 @@ pub struct RiskyScope {
     pub scope: String,
     pub why: String,
     pub instead: String,
+    /// Scopes a suggested request gets in this one's place (never high-risk ones); empty
+    /// when the answer is to leave it out or is not a scope (a fine-grained token).
+    #[serde(default)]
+    pub replace: Vec<String>,
     /// `error` or `warning` (default warning).
     #[serde(default)]
     pub level: Option<String>,
@@ -98,6 +102,17 @@ impl ScopeFacts {
                         r.scope
                     );
                 }
+                for s in &r.replace {
+                    if !known.contains_key(s) {
+                        bail!("{provider}: {} is replaced by unknown scope {s}", r.scope);
+                    }
+                    if risky.iter().any(|other| &other.scope == s) {
+                        bail!(
+                            "{provider}: {} is replaced by {s}, which is itself high risk",
+                            r.scope
+                        );
+                    }
+                }
                 if let Some(level) = &r.level {
                     if super::Severity::parse(level).is_none() {
                         bail!(
@@ -168,6 +183,7 @@ mod tests {
             assert!(facts.github_risk(s).is_some(), "{s} must be high risk");
         }
         assert!(facts.github_risk("public_repo").is_none());
+        assert_eq!(facts.github_risk("repo").unwrap().replace, ["public_repo"]);
         assert!(facts.github.scopes["repo"].contains(&"public_repo".to_string()));
         for s in ["all", "api", "conda", "pypi", "repos"] {
             assert!(facts.anaconda_broad(s).is_some(), "{s} is never least");
@@ -194,5 +210,8 @@ mod tests {
             "scopes = [\"read:package\"]",
         );
         assert!(ScopeFacts::parse(&bad).is_err());
+        let bad = BUILTIN.replace("replace = [\"public_repo\"]", "replace = [\"workflow\"]");
+        let err = ScopeFacts::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("itself high risk"), "{err}");
     }
 }

@@ -154,6 +154,17 @@ fn command_line_use(line: &str, token: &Finding) -> Option<&'static str> {
     }
 }
 
+/// What kind of token a scan rule found, for a sentence: its name without the rule's
+/// own "where" (`anaconda.org token in a channel or index URL` -> `anaconda.org token`),
+/// which the lint's message says in its own words.
+fn token_kind(rule_name: &str) -> &str {
+    [" in ", " passed ", " assigned ", " sent "]
+        .iter()
+        .filter_map(|sep| rule_name.find(sep))
+        .min()
+        .map_or(rule_name, |end| &rule_name[..end])
+}
+
 fn env_var_for(token: &Finding) -> &'static str {
     if token.provider == "anaconda" {
         "ANACONDA_API_TOKEN"
@@ -183,7 +194,10 @@ fn tokens_in_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
                 token.line,
                 token.column,
                 &token.fingerprint,
-                format!("{} {label} in {place} of a conda config file", token.rule_name),
+                format!(
+                    "{} {label} in {place} of a conda config file",
+                    token_kind(&token.rule_name)
+                ),
                 "revoke it; keep the new one out of the file: `anaconda login` or `conda token set` (keyring), \
 or `/t/${ANACONDA_TOKEN}/` in the URL with ANACONDA_TOKEN from a CI secret"
                     .into(),
@@ -196,7 +210,7 @@ or `/t/${ANACONDA_TOKEN}/` in the URL with ANACONDA_TOKEN from a CI secret"
                 token.line,
                 token.column,
                 &token.fingerprint,
-                format!("{} {label} {how}", token.rule_name),
+                format!("{} {label} {how}", token_kind(&token.rule_name)),
                 format!(
                     "revoke it; pass the new one as ${var} from a CI secret (for git: `git -c http.extraHeader=\"Authorization: Bearer ${var}\" clone ...`, never the URL)"
                 ),
@@ -379,6 +393,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{lint_text, rules_of};
+    use super::token_kind;
     use crate::validators::github_checksum;
 
     /// A classic PAT with a valid checksum over made-up random characters: well-formed,
@@ -401,6 +416,14 @@ mod tests {
         );
         assert_eq!((f[0].line, f[0].column), (2, 34));
         assert!(f[1].message.contains("channel_alias"));
+        assert!(
+            f[0].message.starts_with("anaconda.org token zz-5")
+                && f[0]
+                    .message
+                    .ends_with("(39 chars) in a channel URL of a conda config file"),
+            "{}",
+            f[0].message
+        );
         let json = serde_json::to_string(&f).unwrap();
         assert!(!json.contains(FAKE_ANACONDA), "{json}");
         let clean = "channels:\n  - https://conda.anaconda.org/t/${ANACONDA_TOKEN}/acme-private\n  - conda-forge\n";
@@ -414,6 +437,19 @@ mod tests {
         let f = lint_text("ci/publish.sh", &text);
         assert_eq!(rules_of(&f), ["token-on-command-line"; 3], "{f:#?}");
         assert!(f[0].message.contains("command-line argument"));
+        assert!(
+            f[0].message.starts_with("anaconda.org token zz-5"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            token_kind("GitHub legacy 40-hex token sent to api.github.com"),
+            "GitHub legacy 40-hex token"
+        );
+        assert_eq!(
+            token_kind("GitHub App installation token (legacy ghs_)"),
+            "GitHub App installation token (legacy ghs_)"
+        );
         assert!(f[0].suggestion.contains("$ANACONDA_API_TOKEN"));
         assert!(f[1].message.contains("credentials in a URL"));
         let json = serde_json::to_string(&f).unwrap();
