@@ -104,11 +104,8 @@ impl Rule {
 /// A rule file that could not be used, with the file and (where known) the rule and line.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("{file}: cannot read rule file: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: cannot read rule file: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("{file}:{line}: invalid rule file: {message}")]
     Parse {
         file: String,
@@ -175,9 +172,9 @@ impl RuleSet {
 
 /// `path` itself if it is a file, else the `*.toml` files directly inside it, sorted.
 pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
-    let read_err = |source| RuleError::Read {
+    let read_err = |error| RuleError::Read {
         file: path.display().to_string(),
-        source,
+        error,
     };
     let meta = std::fs::metadata(path).map_err(read_err)?;
     if !meta.is_dir() {
@@ -196,9 +193,9 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
 }
 
 pub fn load_rule_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| RuleError::Read {
         file: path.display().to_string(),
-        source,
+        error,
     })?;
     parse_rules(&text, &path.display().to_string())
 }

@@ -428,7 +428,7 @@ negative_examples = ["acme_short"]
         .args(["rules", "check", "mine.toml"])
         .assert()
         .code(0)
-        .stdout(predicates::str::contains("1 rules ok"));
+        .stdout(predicates::str::contains("1 rule ok"));
     leakscope()
         .current_dir(dir.path())
         .args(["rules", "list", "--rules", "mine.toml"])
@@ -697,4 +697,43 @@ fn chunk_seams_keep_context_columns_and_allow_comments() {
     let (_, json) = scan_json(&["long.txt"], dir.path());
     assert_eq!(json["findings"][0]["line"], 1);
     assert_eq!(json["findings"][0]["column"], 12_582_913);
+}
+
+/// Code scanning merges results with one fingerprint: the same secret twice in a file
+/// gets two distinct, stable ones.
+#[test]
+fn sarif_fingerprints_differ_for_repeats_of_one_secret_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = ghp(38);
+    fs::write(dir.path().join("a.txt"), format!("{token}\nx\n{token}\n")).unwrap();
+    let out = leakscope()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prints: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["partialFingerprints"]["leakscope/v1"].as_str().unwrap())
+        .collect();
+    assert_eq!(prints.len(), 2);
+    assert_ne!(prints[0], prints[1]);
+    assert_eq!(prints[1], format!("{}:2", prints[0]));
+}
+
+#[test]
+fn human_summary_names_every_skip_and_pluralises() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("big.txt"), "x".repeat(100)).unwrap();
+    fs::write(dir.path().join("a.txt"), ghp(39)).unwrap();
+    let out = leakscope()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--max-file-size", "50"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("1 finding in 1 file ("), "{text}");
+    assert!(text.contains("1 skipped (too large)"), "{text}");
 }

@@ -82,10 +82,14 @@ pub fn run(args: RulesArgs) -> anyhow::Result<i32> {
                 println!("{failure}");
             }
             if failures.is_empty() {
-                println!("{count} rules ok");
+                println!("{} ok", crate::report::human::plural(count, "rule"));
                 Ok(EXIT_CLEAN)
             } else {
-                println!("{} example failures in {count} rules", failures.len());
+                println!(
+                    "{} in {}",
+                    crate::report::human::plural(failures.len(), "example failure"),
+                    crate::report::human::plural(count, "rule")
+                );
                 Ok(EXIT_FINDINGS)
             }
         }

@@ -16,15 +16,16 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
     }
     write_errors_and_notes(out, &report.errors, &report.summary.notes)?;
     let s = &report.summary;
+    // History scans count blobs, the rest files.
+    let unit = if s.stats.commits_scanned > 0 {
+        "blob"
+    } else {
+        "file"
+    };
     let mut line = format!(
-        "{} {} in {} files ({}), {} ms",
-        s.findings,
-        if s.findings == 1 {
-            "finding"
-        } else {
-            "findings"
-        },
-        s.stats.files_scanned,
+        "{} in {} ({}), {} ms",
+        plural(s.findings, "finding"),
+        plural(s.stats.files_scanned as usize, unit),
         human_bytes(s.stats.bytes_scanned),
         s.duration_ms
     );
@@ -35,8 +36,14 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
     if let Some(live) = s.live {
         line.push_str(&format!(", {live} live"));
     }
-    if s.stats.skipped_binary > 0 {
-        line.push_str(&format!(", {} binary skipped", s.stats.skipped_binary));
+    for (count, what) in [
+        (s.stats.skipped_binary, "binary"),
+        (s.stats.skipped_too_large, "too large"),
+        (s.stats.skipped_symlinks, "symlinks not followed"),
+    ] {
+        if count > 0 {
+            line.push_str(&format!(", {count} skipped ({what})"));
+        }
     }
     if s.errors > 0 {
         line.push_str(&format!(", {} unreadable", s.errors));
@@ -90,8 +97,15 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
         let mut extra = String::new();
         if c.other_commits > 0 || c.other_paths > 0 {
             extra = format!(
-                " (also in {} other commits, {} other paths)",
-                c.other_commits, c.other_paths
+                " (also in {} other {}, {} other {})",
+                c.other_commits,
+                if c.other_commits == 1 {
+                    "commit"
+                } else {
+                    "commits"
+                },
+                c.other_paths,
+                if c.other_paths == 1 { "path" } else { "paths" }
             );
         }
         writeln!(
@@ -115,6 +129,15 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
     }
     writeln!(out, "  fingerprint {}", f.fingerprint.dimmed())?;
     writeln!(out)
+}
+
+/// `1 finding`, `2 findings`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 pub fn human_bytes(n: u64) -> String {

@@ -129,10 +129,24 @@ pub fn write_report(
         }
         Format::Sarif => {
             let sarif_rules: Vec<sarif::SarifRule> = rules.iter().map(sarif_rule).collect();
+            let mut seen: std::collections::HashMap<(&str, Option<&str>), usize> =
+                std::collections::HashMap::new();
             let results: Vec<sarif::SarifResult> = report
                 .findings
                 .iter()
-                .map(|f| sarif_result(f, options.show_secrets))
+                .map(|f| {
+                    // Code scanning merges results that share a fingerprint: the same
+                    // secret twice in one file needs two, stable across line moves.
+                    let n = seen
+                        .entry((f.fingerprint.as_str(), f.path.as_deref()))
+                        .or_default();
+                    *n += 1;
+                    let mut result = sarif_result(f, options.show_secrets);
+                    if *n > 1 {
+                        result.fingerprint = format!("{}:{}", f.fingerprint, *n);
+                    }
+                    result
+                })
                 .collect();
             sarif::write_sarif(out, "leakscope", &sarif_rules, &results)
         }
@@ -193,6 +207,18 @@ fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
     }
 }
 
+/// The first 12 characters of a commit id (whole if shorter, or if it is not ASCII:
+/// ids read back from a findings file are user data).
 pub fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
+    commit.get(..12).unwrap_or(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_never_splits_a_character() {
+        assert_eq!(super::short("0123456789abcdef"), "0123456789ab");
+        assert_eq!(super::short("abc"), "abc");
+        assert_eq!(super::short("aéééééééé"), "aéééééééé");
+    }
 }
