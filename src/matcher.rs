@@ -240,6 +240,30 @@ regex = '''(k9[a-z0-9]{6})'''
     }
 
     #[test]
+    fn an_uppercase_keyword_opens_a_window_and_other_lines_stay_shut() {
+        let m = matcher(
+            r#"
+[[rule]]
+id = "t.kv"
+name = "key value"
+provider = "test"
+keywords = ["apikey"]
+regex = '''x=([a-z0-9]{12})'''
+"#,
+        );
+        let mut out = Vec::new();
+        m.find(b"APIKEY x=q7w3e9r1t5y2\n", None, &mut out);
+        assert_eq!(out.len(), 1, "ASCII case-insensitive keyword");
+        out.clear();
+        m.find(
+            b"apikey mentioned\nfiller\nx=q7w3e9r1t5y2\n",
+            None,
+            &mut out,
+        );
+        assert!(out.is_empty(), "two lines away from the keyword: {out:?}");
+    }
+
+    #[test]
     fn path_rules_run_only_on_their_paths() {
         let m = matcher(
             r#"

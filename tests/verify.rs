@@ -572,3 +572,48 @@ fn network_errors_never_print_a_token_held_in_the_url() {
         .contains("could not connect"));
     assert!(!text.contains(&repo), "{text}");
 }
+
+/// Tokens the finding ties to another server (a private channel server, GitHub
+/// Enterprise Server) are never sent to the public APIs.
+#[test]
+fn tokens_of_other_servers_are_not_sent_to_the_public_apis() {
+    let github = FakeApi::start(|_, _| github_user_ok());
+    let anaconda = FakeApi::start(|_, _| Reply::new(200, r#"{"login":"x"}"#));
+    let dir = tempfile::tempdir().unwrap();
+    // Made up, never issued: an anaconda.org-shaped token on a private mirror, and a
+    // 40-hex GitHub Enterprise token.
+    std::fs::write(
+        dir.path().join("env"),
+        format!(
+            "CHANNEL=https://conda.example.internal/t/{}/private\nGITHUB_ENTERPRISE_TOKEN=bfaf01a2acb6d2e8556baa0dc4480378b5cb77dd\n",
+            anaconda_org_token(41)
+        ),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("leakscope")
+        .unwrap()
+        .env("LEAKSCOPE_GITHUB_API_URL", &github.url)
+        .env("LEAKSCOPE_ANACONDA_API_URL", &anaconda.url)
+        .current_dir(dir.path())
+        .args(["scan", ".", "--verify", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "anaconda.org-token-url-any-host",
+            "github.enterprise-legacy-token"
+        ]
+    );
+    for f in findings {
+        assert_eq!(f["verdict"]["status"], "unknown");
+    }
+    assert!(github.requests().is_empty());
+    assert!(anaconda.requests().is_empty());
+}

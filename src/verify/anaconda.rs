@@ -226,6 +226,11 @@ pub fn api_key_verdict(answer: &Answer, secret: &str) -> Verdict {
 
 /// anaconda-auth's keyring value is base64 of JSON holding `api_key`: check that key.
 pub fn verify_keyring(verifier: &Verifier, secret: &str) -> Verdict {
+    if let Some(domain) = keyring_domain(secret).filter(|d| !is_anaconda_com(d)) {
+        return Verdict::unknown(format!(
+            "the keyring entry is for {domain}, not anaconda.com; nothing was sent"
+        ));
+    }
     match keyring_api_key(secret) {
         Some(key) => {
             let mut v = verify_api_key(verifier, &key);
@@ -243,13 +248,28 @@ pub fn verify_keyring(verifier: &Verifier, secret: &str) -> Verdict {
 
 /// The `api_key` inside an anaconda-auth keyring value, if it is there.
 pub fn keyring_api_key(blob: &str) -> Option<String> {
+    keyring_field(blob, "api_key")
+}
+
+/// The site a keyring value belongs to (`domain`), if it says.
+pub fn keyring_domain(blob: &str) -> Option<String> {
+    keyring_field(blob, "domain")
+}
+
+fn keyring_field(blob: &str, field: &str) -> Option<String> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(blob.trim())
         .ok()?;
     let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let key = json.get("api_key")?.as_str()?;
-    (!key.is_empty()).then(|| key.to_string())
+    let value = json.get(field)?.as_str()?;
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// `anaconda.com` or one of its subdomains.
+fn is_anaconda_com(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    domain == "anaconda.com" || domain.ends_with(".anaconda.com")
 }
 
 fn short(message: &str, fallback: &str) -> String {
@@ -336,5 +356,14 @@ mod tests {
             .encode(br#"{"domain":"anaconda.com","api_key":"eyJ.made.up","repo_tokens":[]}"#);
         assert_eq!(keyring_api_key(&blob).as_deref(), Some("eyJ.made.up"));
         assert_eq!(keyring_api_key("eyJub3QganNvbg"), None);
+        assert_eq!(keyring_domain(&blob).as_deref(), Some("anaconda.com"));
+    }
+
+    #[test]
+    fn only_anaconda_com_keyring_entries_are_sent() {
+        assert!(is_anaconda_com("anaconda.com"));
+        assert!(is_anaconda_com("Auth.Anaconda.com."));
+        assert!(!is_anaconda_com("anaconda.example.internal"));
+        assert!(!is_anaconda_com("notanaconda.com"));
     }
 }

@@ -222,6 +222,10 @@ pub enum Check {
     AnacondaKeyring,
     /// A provider we have no verifier for (user rules): nothing is sent.
     Unsupported,
+    /// Issued by a server the finding does not name (a private channel server, GitHub
+    /// Enterprise Server, an on-prem Anaconda site): sending it to the public API
+    /// would hand it to the wrong host, so nothing is sent.
+    ForeignHost,
 }
 
 impl Check {
@@ -232,7 +236,7 @@ impl Check {
             | Check::AnacondaRepo
             | Check::AnacondaApiKey
             | Check::AnacondaKeyring => "anaconda",
-            Check::Unsupported => "other",
+            Check::Unsupported | Check::ForeignHost => "other",
         }
     }
 }
@@ -246,8 +250,11 @@ pub fn check_for(rule: &str, provider: &str, secret: &str) -> Check {
         }
         "github.refresh-token" => return Check::GithubRefresh,
         "anaconda.repo-token-url" | "anaconda.repo-token-cli" => return Check::AnacondaRepo,
-        "anaconda.api-key-env" | "anaconda.api-key-config" => return Check::AnacondaApiKey,
+        "anaconda.api-key-env" => return Check::AnacondaApiKey,
         "anaconda.auth-keyring-file" => return Check::AnacondaKeyring,
+        "anaconda.org-token-url-any-host"
+        | "github.enterprise-legacy-token"
+        | "anaconda.api-key-config" => return Check::ForeignHost,
         _ => {}
     }
     match provider {
@@ -310,6 +317,10 @@ impl Verifier {
             Check::Unsupported => {
                 Verdict::unknown("no verifier for this provider; nothing was sent")
             }
+            Check::ForeignHost => Verdict::unknown(
+                "issued by a server the finding does not name (private channel server, \
+                 GitHub Enterprise Server, on-prem Anaconda site); nothing was sent",
+            ),
         }
     }
 

@@ -44,6 +44,10 @@ pub fn method_for(check: Check) -> RevokeMethod {
              account settings",
         ),
         Check::Unsupported => RevokeMethod::Manual("no revocation API known for this provider"),
+        Check::ForeignHost => RevokeMethod::Manual(
+            "issued by another server: revoke it there (the channel server's admin, the \
+             GitHub Enterprise Server, the on-prem Anaconda site)",
+        ),
     }
 }
 
