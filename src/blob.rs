@@ -99,6 +99,9 @@ pub fn scan_reader(
         result.bytes += (buffer.len() - filled_before) as u64;
         if first_chunk {
             first_chunk = false;
+            if let Some(big_endian) = utf16_bom(buffer) {
+                return scan_utf16(matcher, reader, origin, buffer, big_endian, result);
+            }
             if looks_binary(buffer) {
                 result.binary = true;
                 return Ok(result);
@@ -143,6 +146,50 @@ pub fn scan_reader(
         reported_before = report_until - carry_from;
         buffer.drain(..carry_from);
     }
+}
+
+/// UTF-16 text files (what Windows PowerShell 5 writes with `>`) are full of NUL bytes
+/// but are text: their byte order mark says so. `Some(true)` for big-endian.
+fn utf16_bom(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some(false),
+        [0xFE, 0xFF, ..] => Some(true),
+        _ => None,
+    }
+}
+
+/// Largest UTF-16 file decoded whole; larger ones are skipped as binary.
+const MAX_UTF16: u64 = 64 << 20;
+
+/// Decodes a UTF-16 file to UTF-8 and scans that, so lines and columns are those of
+/// the text a user sees.
+fn scan_utf16(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+    big_endian: bool,
+    mut result: StreamScan,
+) -> std::io::Result<StreamScan> {
+    let more = reader.take(MAX_UTF16).read_to_end(buffer)?;
+    result.bytes += more as u64;
+    if buffer.len() as u64 >= MAX_UTF16 {
+        result.binary = true;
+        return Ok(result);
+    }
+    let units = buffer[2..].chunks_exact(2).map(|pair| {
+        let pair = [pair[0], pair[1]];
+        if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    result.findings = scan_bytes(matcher, text.as_bytes(), origin);
+    Ok(result)
 }
 
 /// Characters as reports count them: code points, an invalid byte sequence as one.

@@ -737,3 +737,34 @@ fn human_summary_names_every_skip_and_pluralises() {
     assert!(text.contains("1 finding in 1 file ("), "{text}");
     assert!(text.contains("1 skipped (too large)"), "{text}");
 }
+
+/// UTF-16 text (PowerShell's `>`) is decoded and scanned, not skipped as binary.
+#[test]
+fn utf16_text_with_a_byte_order_mark_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("line one\r\n$env:GH_TOKEN = \"{}\"\r\n", ghp(40));
+    let mut le = vec![0xFF, 0xFE];
+    let mut be = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        le.extend_from_slice(&unit.to_le_bytes());
+        be.extend_from_slice(&unit.to_be_bytes());
+    }
+    fs::write(dir.path().join("le.txt"), le).unwrap();
+    fs::write(dir.path().join("be.txt"), be).unwrap();
+    let (code, json) = scan_json(&["."], dir.path());
+    assert_eq!(code, 1);
+    let found: Vec<(String, u64, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [("be.txt".into(), 2, 18), ("le.txt".into(), 2, 18)]);
+    assert_eq!(json["summary"]["skipped_binary"], 0);
+}
