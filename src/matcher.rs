@@ -81,16 +81,19 @@ impl Matcher {
     /// which path-restricted rules apply (`None` for text with no path).
     pub fn find(&self, haystack: &[u8], path: Option<&str>, out: &mut Vec<RawMatch>) {
         let first = out.len();
-        // For each rule, the end of the last window it ran on: hits whose window ends
-        // there too (more hits on the same line) add nothing. A window cut short on a
-        // long line does not cover the next hit's, which runs in full; dedup drops
-        // the spans both windows found.
+        // For each rule, the end of the last window it ran on. When that window ended
+        // at a line end, any later hit before it is on the same line: skip it. A window
+        // cut short on a long line does not cover the next hit's, which runs in full;
+        // dedup drops the spans both windows found.
         let mut covered_until: Vec<usize> = vec![0; self.rules.len()];
+        let mut line_complete: Vec<bool> = vec![false; self.rules.len()];
         if let Some(ac) = &self.keywords {
             for hit in ac.find_overlapping_iter(haystack) {
                 for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
-                    // Cheap early out: this hit's window cannot reach past the last one.
-                    if hit.end() + WINDOW_RADIUS <= covered_until[rule_index] {
+                    let covered = covered_until[rule_index];
+                    if hit.end() <= covered
+                        && (line_complete[rule_index] || hit.end() + WINDOW_RADIUS <= covered)
+                    {
                         continue;
                     }
                     let rule = &self.rules[rule_index];
@@ -98,10 +101,11 @@ impl Matcher {
                         continue;
                     }
                     let (start, end) = window(haystack, hit.start(), hit.end());
-                    if end <= covered_until[rule_index] {
+                    if end <= covered {
                         continue;
                     }
                     covered_until[rule_index] = end;
+                    line_complete[rule_index] = end == haystack.len() || haystack[end] == b'\n';
                     run_rule(rule, rule_index, haystack, start, end, out);
                 }
             }
