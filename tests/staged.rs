@@ -178,6 +178,15 @@ fn nothing_staged_says_nothing_was_scanned() {
     assert_eq!(code, 0);
     let notes = json["summary"]["notes"].to_string();
     assert!(notes.contains("nothing was scanned"), "{notes}");
+    assert!(notes.contains("relative to HEAD"), "{notes}");
+    // Before the first commit there is no HEAD to speak of.
+    let empty = Repo::new();
+    let (_, json, _) = scan_staged(&empty.path, &[]);
+    let notes = json["summary"]["notes"].to_string();
+    assert!(
+        notes.contains("relative to the empty repository"),
+        "{notes}"
+    );
     let out = Command::cargo_bin("leakscope")
         .unwrap()
         .current_dir(&repo.path)

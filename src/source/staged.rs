@@ -147,8 +147,10 @@ pub fn scan_staged(
     if outcome.stats.files_scanned == 0 {
         outcome.notes.push(if files.is_empty() {
             if staged_files == 0 {
-                "nothing was scanned: the index adds no file relative to HEAD (stage changes with `git add`)"
-                    .to_string()
+                format!(
+                    "nothing was scanned: the index adds no file relative to {} (stage changes with `git add`)",
+                    if head_tree.is_some() { "HEAD" } else { "the empty repository" }
+                )
             } else {
                 format!("nothing was scanned: the {staged_files} staged file(s) are binary or unreadable")
             }
