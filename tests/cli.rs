@@ -5,6 +5,8 @@
 //! Tokens here are generated at test time with the real checksum: well-formed, never
 //! issued. `fixtures/scan/` holds static ones made the same way (see its README).
 
+#[path = "support/run.rs"]
+mod run;
 #[path = "support/tokens.rs"]
 mod tokens;
 
@@ -25,16 +27,10 @@ fn fixtures() -> std::path::PathBuf {
 }
 
 fn scan_json(args: &[&str], dir: &Path) -> (i32, Value) {
-    let out = leakscope()
-        .current_dir(dir)
-        .arg("scan")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (out.status.code().unwrap(), json)
+    let (code, json, stderr) =
+        run::leakscope_json(dir, ["scan", "--format", "json"].iter().chain(args));
+    assert!(!json.is_null(), "no JSON report; stderr: {stderr}");
+    (code, json)
 }
 
 fn paths(json: &Value) -> Vec<String> {
