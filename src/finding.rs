@@ -164,8 +164,8 @@ mod tests {
 
     #[test]
     fn redaction_keeps_prefix_and_length_only() {
-        // Made-up value, never issued.
-        let s = Secret::new("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");
+        // The public sample from token-facts.md: published by scanners' docs, not live.
+        let s = Secret::new("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"); // leakscope:allow (public sample, not live)
         assert_eq!(s.redacted(), "ghp_M7…(40 chars)");
         assert_eq!(format!("{s:?}"), "Secret(ghp_M7…(40 chars))");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"ghp_M7…(40 chars)\"");
