@@ -10,14 +10,14 @@ use crate::lint::report::{LintReport, LintSummary};
 use crate::lint::{self, Context, Data, LintFinding, Severity, SourceFile};
 use crate::matcher::Matcher;
 use crate::rules::RuleSet;
-use crate::source::tree::{walk, TreeOptions};
+use crate::source::tree::{walk, Counters, TreeOptions};
 use crate::source::ScanError;
 use crate::verify::{FailOn, VerifyFlags};
 use anyhow::{bail, Context as _};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -144,7 +144,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
         .source
         .as_ref()
         .map(|p| p.to_string_lossy().into_owned());
-    if summary.files_scanned == 0 {
+    if summary.stats.files_scanned == 0 {
         summary.notes.push("no file was linted".into());
     }
     summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -185,14 +185,8 @@ fn lint_tree(
     let findings = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     let tokens = Mutex::new(Vec::new());
-    let (files, bytes, binary, too_large, symlinks) = (
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-        AtomicU64::new(0),
-    );
-    let walk_errors = walk(roots, options, &symlinks, |file| {
+    let counters = Counters::default();
+    let walk_errors = walk(roots, options, &counters.skipped_symlinks, |file| {
         let push_error = |message: String| {
             errors
                 .lock()
@@ -201,7 +195,7 @@ fn lint_tree(
         };
         match std::fs::metadata(file.path) {
             Ok(meta) if meta.len() > MAX_LINT_FILE => {
-                too_large.fetch_add(1, Ordering::Relaxed);
+                counters.too_large.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             Ok(_) => {}
@@ -212,11 +206,13 @@ fn lint_tree(
             Err(e) => return push_error(format!("cannot read: {e}")),
         };
         if looks_binary(&content) {
-            binary.fetch_add(1, Ordering::Relaxed);
+            counters.binary.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        files.fetch_add(1, Ordering::Relaxed);
-        bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
+        counters.files.fetch_add(1, Ordering::Relaxed);
+        counters
+            .bytes
+            .fetch_add(content.len() as u64, Ordering::Relaxed);
         let text = String::from_utf8_lossy(&content);
         let found = scan_bytes(
             matcher,
@@ -250,11 +246,7 @@ fn lint_tree(
         findings: findings.into_inner().unwrap_or_else(|e| e.into_inner()),
         errors,
         summary: LintSummary {
-            files_scanned: files.into_inner(),
-            bytes_scanned: bytes.into_inner(),
-            skipped_binary: binary.into_inner(),
-            skipped_too_large: too_large.into_inner(),
-            skipped_symlinks: symlinks.into_inner(),
+            stats: counters.into_stats(),
             ..LintSummary::default()
         },
         tokens: tokens.into_inner().unwrap_or_else(|e| e.into_inner()),

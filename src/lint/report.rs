@@ -7,7 +7,7 @@ use super::{all_docs, LintFinding, Severity};
 use crate::finding::Suppression;
 use crate::report::sarif::{write_sarif, SarifResult, SarifRule};
 use crate::report::{Format, ReportOptions};
-use crate::source::ScanError;
+use crate::source::{ScanError, Stats};
 use colored::Colorize;
 use serde::Serialize;
 use serde_json::json;
@@ -16,11 +16,8 @@ use std::io::Write;
 /// Totals for the lint report.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LintSummary {
-    pub files_scanned: u64,
-    pub bytes_scanned: u64,
-    pub skipped_binary: u64,
-    pub skipped_too_large: u64,
-    pub skipped_symlinks: u64,
+    #[serde(flatten)]
+    pub stats: Stats,
     /// Findings that count (not suppressed).
     pub findings: usize,
     pub error: usize,
@@ -181,8 +178,8 @@ fn write_human(out: &mut dyn Write, report: &LintReport, color: bool) -> std::io
         s.error,
         s.warning,
         s.note,
-        s.files_scanned,
-        if s.files_scanned == 1 {
+        s.stats.files_scanned,
+        if s.stats.files_scanned == 1 {
             "file"
         } else {
             "files"

@@ -243,24 +243,24 @@ pub fn scan_tree(
     })
 }
 
+/// What a walk read and skipped, counted from every worker thread.
 #[derive(Default)]
-struct Counters {
-    files: AtomicU64,
-    bytes: AtomicU64,
-    binary: AtomicU64,
-    too_large: AtomicU64,
-    skipped_symlinks: AtomicU64,
+pub struct Counters {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+    pub binary: AtomicU64,
+    pub too_large: AtomicU64,
+    pub skipped_symlinks: AtomicU64,
 }
 
 impl Counters {
-    fn into_stats(self) -> Stats {
+    pub fn into_stats(self) -> Stats {
         Stats {
             files_scanned: self.files.into_inner(),
             bytes_scanned: self.bytes.into_inner(),
             skipped_binary: self.binary.into_inner(),
             skipped_too_large: self.too_large.into_inner(),
             skipped_symlinks: self.skipped_symlinks.into_inner(),
-            commits_scanned: 0,
             ..Stats::default()
         }
     }
