@@ -205,14 +205,11 @@ fn lint_tree(
             Ok(c) => c,
             Err(e) => return push_error(format!("cannot read: {e}")),
         };
-        if looks_binary(&content) {
-            counters.binary.fetch_add(1, Ordering::Relaxed);
+        let binary = looks_binary(&content);
+        counters.record(binary, content.len() as u64);
+        if binary {
             return;
         }
-        counters.files.fetch_add(1, Ordering::Relaxed);
-        counters
-            .bytes
-            .fetch_add(content.len() as u64, Ordering::Relaxed);
         let text = String::from_utf8_lossy(&content);
         let found = scan_bytes(
             matcher,

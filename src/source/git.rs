@@ -14,6 +14,7 @@
 
 use super::git_count;
 use super::git_walk::{self, BlobEntry, Selection, Walk};
+use super::tree::Counters;
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, Origin};
 use crate::finding::{CommitInfo, Finding};
@@ -90,10 +91,7 @@ struct Shared<'a> {
     findings: Mutex<Vec<(u32, Vec<Finding>)>>,
     errors: Mutex<Vec<ScanError>>,
     blobs_read: AtomicU64,
-    scanned: AtomicU64,
-    bytes: AtomicU64,
-    binary: AtomicU64,
-    too_large: AtomicU64,
+    counters: Counters,
     progress: ProgressBar,
 }
 
@@ -242,10 +240,7 @@ fn scan_repo(
         findings: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
         blobs_read: AtomicU64::new(0),
-        scanned: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
-        binary: AtomicU64::new(0),
-        too_large: AtomicU64::new(0),
+        counters: Counters::default(),
         progress: bar,
     };
     let threads = if args.threads == 0 {
@@ -284,10 +279,7 @@ fn scan_repo(
         findings,
         errors,
         blobs_read,
-        scanned,
-        bytes,
-        binary,
-        too_large,
+        counters,
         ..
     } = shared;
     let blob_findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -318,11 +310,10 @@ fn scan_repo(
             }
         }
     }
-    let mut outcome = ScanOutcome::default();
-    outcome.stats.files_scanned = scanned.into_inner();
-    outcome.stats.bytes_scanned = bytes.into_inner();
-    outcome.stats.skipped_binary = binary.into_inner();
-    outcome.stats.skipped_too_large = too_large.into_inner();
+    let mut outcome = ScanOutcome {
+        stats: counters.into_stats(),
+        ..ScanOutcome::default()
+    };
     outcome.stats.skipped_symlinks = walk.symlinks;
     outcome.stats.commits_scanned = walk.commits.len() as u64;
     outcome.stats.blobs_read = blobs_read;
@@ -418,7 +409,7 @@ fn scan_batch(shared: &Shared<'_>, jobs: Vec<BlobJob>, started: Instant) {
                 .append(&mut found);
         }
         let secs = started.elapsed().as_secs_f64().max(1e-3);
-        let mb = shared.bytes.load(Ordering::Relaxed) as f64 / 1e6;
+        let mb = shared.counters.bytes.load(Ordering::Relaxed) as f64 / 1e6;
         shared
             .progress
             .set_message(format!("{mb:.0} MB, {:.0} MB/s", mb / secs));
@@ -433,7 +424,7 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
         .read_header(job.oid)
         .map_err(|e| format!("cannot read blob: {}", e.message()))?;
     if size as u64 > shared.max_blob_size {
-        shared.too_large.fetch_add(1, Ordering::Relaxed);
+        shared.counters.too_large.fetch_add(1, Ordering::Relaxed);
         return Ok(Vec::new());
     }
     let origin = Origin {
@@ -449,12 +440,7 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
             let scanned =
                 crate::blob::scan_reader(shared.matcher, &mut reader, origin, &mut buffer)
                     .map_err(|e| format!("cannot read blob: {e}"))?;
-            if scanned.binary {
-                shared.binary.fetch_add(1, Ordering::Relaxed);
-            } else {
-                shared.scanned.fetch_add(1, Ordering::Relaxed);
-                shared.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
-            }
+            shared.counters.record(scanned.binary, scanned.bytes);
             return Ok(scanned.findings);
         }
     }
@@ -464,12 +450,11 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
         .map_err(|e| format!("cannot read blob: {}", e.message()))?;
     shared.blobs_read.fetch_add(1, Ordering::Relaxed);
     let data = object.data();
-    if looks_binary(data) {
-        shared.binary.fetch_add(1, Ordering::Relaxed);
+    let binary = looks_binary(data);
+    shared.counters.record(binary, data.len() as u64);
+    if binary {
         return Ok(Vec::new());
     }
-    shared.scanned.fetch_add(1, Ordering::Relaxed);
-    shared.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
     Ok(scan_bytes(shared.matcher, data, origin))
 }
 

@@ -254,6 +254,16 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// One file or blob read: counted as skipped-binary, or as scanned with its bytes.
+    pub fn record(&self, binary: bool, bytes: u64) {
+        if binary {
+            self.binary.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.files.fetch_add(1, Ordering::Relaxed);
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
     pub fn into_stats(self) -> Stats {
         Stats {
             files_scanned: self.files.into_inner(),
@@ -290,11 +300,6 @@ fn scan_file(
     };
     let scanned = scan_reader(matcher, &mut handle, origin, buffer)
         .map_err(|e| format!("cannot read: {e}"))?;
-    if scanned.binary {
-        counters.binary.fetch_add(1, Ordering::Relaxed);
-    } else {
-        counters.files.fetch_add(1, Ordering::Relaxed);
-        counters.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
-    }
+    counters.record(scanned.binary, scanned.bytes);
     Ok(scanned.findings)
 }
