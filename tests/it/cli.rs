@@ -5,10 +5,8 @@
 //! Tokens here are generated at test time with the real checksum: well-formed, never
 //! issued. `fixtures/scan/` holds static ones made the same way (see its README).
 
-#[path = "support/run.rs"]
-mod run;
-#[path = "support/tokens.rs"]
-mod tokens;
+use crate::support::run;
+use crate::support::tokens;
 
 use assert_cmd::Command;
 use serde_json::Value;
