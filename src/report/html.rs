@@ -354,8 +354,8 @@ fn timeline(page: &mut String, i: &Incident) {
         return;
     }
     let step = 170;
-    let width = 40 + step * events.len().max(2);
-    let x = |n: usize| 30 + n * step;
+    let width = 110 + step * events.len().max(2);
+    let x = |n: usize| 95 + n * step;
     let removed = events.iter().position(|e| e.class == "removed");
     let band_end = removed.map_or(width - 10, x);
     let _ = write!(
@@ -442,7 +442,11 @@ fn card(page: &mut String, n: usize, i: &Incident, report: &Report) {
         }
     }
     page.push_str("<details class=\"places\"><summary>");
-    let _ = write!(page, "{} places</summary><ul>", i.locations.len());
+    let _ = write!(
+        page,
+        "{}</summary><ul>",
+        super::human::plural(i.locations.len(), "place")
+    );
     for l in &i.locations {
         let _ = write!(
             page,
@@ -535,7 +539,7 @@ table.meta{width:auto;margin-bottom:10px}table.meta th{color:var(--mute);font-we
 #incidents th[data-key]{cursor:pointer;user-select:none}#incidents th[data-key]:after{content:" ⇅";color:var(--mute)}
 .filters{margin:8px 0}.filters label{margin-right:14px}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f3f5f7;padding:1px 4px;border-radius:4px;word-break:break-all}
-.v-live{color:var(--bad);font-weight:700}.v-invalid{color:var(--ok)}.v-unknown,.v-unverified{color:var(--warn)}
+td.v-live,.badge.v-live{color:var(--bad);font-weight:700}td.v-invalid,.badge.v-invalid{color:var(--ok)}td.v-unknown,td.v-unverified,.badge.v-unknown,.badge.v-unverified{color:var(--warn)}
 .badge{font-size:12px;border:1px solid currentColor;border-radius:10px;padding:1px 8px;vertical-align:middle}
 article.incident{border:1px solid var(--line);border-left:6px solid var(--warn);border-radius:8px;padding:12px 16px;margin:18px 0;page-break-inside:avoid}
 article.incident.v-live{border-left-color:var(--bad)}article.incident.v-invalid{border-left-color:var(--ok)}
