@@ -53,6 +53,9 @@ pub fn secret_histories(
     walk: &Walk,
     holders: &Holders<'_>,
 ) -> BTreeMap<String, SecretHistory> {
+    if holders.by_fingerprint.is_empty() {
+        return BTreeMap::new();
+    }
     let index: HashMap<Oid, u32> = walk
         .commits
         .iter()
