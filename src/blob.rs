@@ -270,6 +270,7 @@ fn make_finding(
         snippet: snippet(bytes, line_start, line_end, m, all),
         secret: Secret::new(secret),
         commit: None,
+        blob: None,
         suppressed: allowed.then_some(Suppression::InlineAllow),
         verdict: None,
     }

@@ -30,6 +30,8 @@ pub enum Command {
     Hook(commands::hook::HookArgs),
     /// Print the JSON Schema of the JSON report (`scan`, `verify --format json`).
     Schema,
+    /// Compare two audits: new, fixed, still open and regressed secrets.
+    Diff(commands::diff::DiffArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -50,6 +52,7 @@ pub fn main() -> i32 {
         Command::Rules(args) => commands::rules::run(args),
         Command::Hook(args) => commands::hook::run(args),
         Command::Schema => commands::schema::run(),
+        Command::Diff(args) => commands::diff::run(args),
     };
     match result {
         Ok(code) => code,

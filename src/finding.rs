@@ -212,6 +212,11 @@ pub struct Finding {
     pub snippet: String,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
+    /// The git blob the secret was read from (history findings): verify and revoke
+    /// read the secret back from it, so a redacted report is enough even once the file
+    /// is gone from the working tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -61,6 +61,9 @@ pub struct LintArgs {
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<i32> {
+    if args.output.format == crate::report::Format::Html {
+        bail!("--format html: lint writes human, json, jsonl or sarif");
+    }
     if let Some(id) = &args.explain {
         let Some(doc) = lint::doc(id) else {
             bail!("--explain {id}: unknown lint id (`leakscope lint --list` lists them)");

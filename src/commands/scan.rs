@@ -3,7 +3,7 @@
 use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::baseline;
 use crate::matcher::Matcher;
-use crate::report::{write_report, Report, Summary};
+use crate::report::{write_report, Report, ScanKind, ScanMeta, Summary};
 use crate::rules::RuleSet;
 use crate::source::git::GitArgs;
 use crate::source::tree::{scan_tree, TreeOptions};
@@ -59,6 +59,7 @@ impl RulesFlag {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
+    let started_at = crate::source::git_walk::rfc3339(crate::report::incidents::now(), 0);
     let matcher = args.rules.matcher()?;
     let baseline_set = args.baselines.load()?;
     let progress = !args.quiet && std::io::stderr().is_terminal();
@@ -105,6 +106,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.baselines.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }
+    let kind = if args.git.git {
+        ScanKind::History
+    } else if args.git.staged {
+        ScanKind::Staged
+    } else {
+        ScanKind::Tree
+    };
+    let targets = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let mut meta = ScanMeta::new(kind, targets, matcher.rules());
+    meta.started = started_at;
+    meta.repository = outcome.repository.as_ref().map(|p| p.display().to_string());
     let mut report = Report {
         findings: outcome.findings,
         summary: Summary {
@@ -114,6 +126,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             ..Summary::default()
         },
         errors: outcome.errors,
+        meta,
+        history: outcome.history,
     };
     report.recount();
     let (mut out, options) = args.output.open()?;

@@ -13,8 +13,9 @@ use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::blob::{scan_bytes, Origin};
 use crate::finding::{fingerprint, redact, Finding, Location, Secret};
 use crate::matcher::Matcher;
-use crate::report::{write_report, Report, Summary};
+use crate::report::{write_report, Report, ScanKind, ScanMeta, Summary};
 use crate::source::ScanError;
+use crate::verify::recover::{Place, Recoverer};
 use crate::verify::{NetworkFlags, Verdict, VerdictStatus, Verifier};
 use anyhow::{bail, Context};
 use std::collections::HashMap;
@@ -39,6 +40,13 @@ pub struct InputArgs {
     /// Directory the paths in --input findings are relative to (default: current).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub root: PathBuf,
+    /// Repository to read history findings' blobs from (default: the one the report
+    /// names, else the one around --root).
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Only the secret with this fingerprint from --input (repeatable).
+    #[arg(long = "fingerprint", value_name = "F", requires = "input")]
+    pub fingerprints: Vec<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -121,6 +129,13 @@ pub fn into_report(inputs: Inputs, started: Instant, checked: usize) -> Report {
         findings: inputs.findings,
         summary,
         errors: inputs.errors,
+        meta: ScanMeta {
+            kind: ScanKind::Verify,
+            started: crate::source::git_walk::rfc3339(crate::report::incidents::now(), 0),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            ..ScanMeta::default()
+        },
+        history: Default::default(),
     }
 }
 
@@ -138,9 +153,22 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
     let mut inputs = Inputs::default();
     if let Some(path) = &args.input {
         let text = read_input(path, "--input")?;
-        let parsed =
+        let (mut parsed, repository) =
             parse_findings(&text).with_context(|| format!("--input {}", path.display()))?;
-        recover_secrets(parsed, matcher, &args.root, &mut inputs);
+        if !args.fingerprints.is_empty() {
+            for wanted in &args.fingerprints {
+                if !parsed.iter().any(|f| &f.fingerprint == wanted) {
+                    bail!(
+                        "--fingerprint {}: no secret with this fingerprint in --input {}",
+                        crate::finding::redact(wanted),
+                        path.display()
+                    );
+                }
+            }
+            parsed.retain(|f| args.fingerprints.contains(&f.fingerprint));
+        }
+        let repo = args.repo.clone().or(repository.map(PathBuf::from));
+        recover_secrets(parsed, matcher, &args.root, repo, &mut inputs);
     }
     for (n, token) in args.tokens.iter().enumerate() {
         let label = format!("--token #{}", n + 1);
@@ -228,72 +256,130 @@ pub fn recognise(
     None
 }
 
-/// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON lines.
-fn parse_findings(text: &str) -> anyhow::Result<Vec<Finding>> {
+/// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON lines
+/// (incident lines, `"type": "secret"`, are skipped: the findings carry the places).
+/// Also returns the repository a history or staged report names.
+fn parse_findings(text: &str) -> anyhow::Result<(Vec<Finding>, Option<String>)> {
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        let mut repository = None;
         let list = match value {
             serde_json::Value::Object(mut doc) if doc.contains_key("findings") => {
+                repository = doc
+                    .get("scan")
+                    .and_then(|s| s.get("repository"))
+                    .and_then(|r| r.as_str())
+                    .map(String::from);
                 doc.remove("findings").unwrap_or_default()
             }
             value @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![value]),
             value => value,
         };
-        return serde_json::from_value(list)
-            .context("not a list of leakscope findings (expected `scan --format json` output)");
+        let list = serde_json::from_value(list)
+            .context("not a list of leakscope findings (expected `scan --format json` output)")?;
+        return Ok((list, repository));
     }
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let finding = serde_json::from_str(line)
+        let value: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("line {}: not a leakscope finding in JSON", n + 1))?;
+        if value.get("type").and_then(|t| t.as_str()) == Some("secret") {
+            continue;
+        }
+        let finding = serde_json::from_value(value)
             .with_context(|| format!("line {}: not a leakscope finding in JSON", n + 1))?;
         out.push(finding);
     }
-    Ok(out)
+    Ok((out, None))
 }
 
-/// Turns input findings into findings with their real secret, re-reading files as
-/// needed. Unrecoverable ones keep a redacted, empty secret, an `unknown` verdict saying
-/// why, and an error entry.
-fn recover_secrets(parsed: Vec<Finding>, matcher: &Matcher, root: &Path, inputs: &mut Inputs) {
-    // Each file is read and scanned once, however many findings point into it.
-    let mut rescanned: HashMap<String, Result<Vec<Finding>, String>> = HashMap::new();
-    for input in parsed {
+/// Turns input findings into findings with their real secret, read back from where the
+/// report says it is ([`crate::verify::recover`]), once per fingerprint whatever the
+/// number of places. An incident that cannot be read back keeps a redacted, empty
+/// secret and an `unknown` verdict saying why on each of its findings, and one error
+/// entry; nothing is sent for it.
+fn recover_secrets(
+    parsed: Vec<Finding>,
+    matcher: &Matcher,
+    root: &Path,
+    repo: Option<PathBuf>,
+    inputs: &mut Inputs,
+) {
+    let mut recoverer = Recoverer::new(matcher, root, repo);
+    let mut places: HashMap<&str, Vec<Place>> = HashMap::new();
+    for input in &parsed {
+        places.entry(&input.fingerprint).or_default().push(Place {
+            path: input.path.clone(),
+            commit: input.commit.as_ref().map(|c| c.commit.clone()),
+            blob: input.blob.clone(),
+        });
+    }
+    let mut recovered: HashMap<String, Result<String, String>> = HashMap::new();
+    for input in &parsed {
         let shown = input.secret.expose();
-        let recovered = if !shown.is_empty()
+        let whole = !shown.is_empty()
             && !input.fingerprint.is_empty()
-            && fingerprint(&input.rule, shown) == input.fingerprint
-        {
+            && fingerprint(&input.rule, shown) == input.fingerprint;
+        if whole {
             // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
-            Ok(shown.to_string())
+            recovered.insert(input.fingerprint.clone(), Ok(shown.to_string()));
+        }
+    }
+    for input in &parsed {
+        if recovered.contains_key(&input.fingerprint) {
+            continue;
+        }
+        let result = if input.fingerprint.is_empty() {
+            Err("the finding has no fingerprint to match".to_string())
         } else {
-            recover_one(&input, matcher, root, &mut rescanned, inputs)
+            let list = places
+                .get(input.fingerprint.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            recoverer.recover(&input.fingerprint, list)
         };
-        // What the report said stays; the report's own suppression and verdict do not
-        // carry over into a new check.
+        if let Err(why) = &result {
+            let place = format!(
+                "{}:{}",
+                input.path.as_deref().unwrap_or(input.location.as_str()),
+                input.line
+            );
+            inputs.errors.push(ScanError::at_path(
+                place,
+                format!(
+                    "{} ({}): secret not recoverable: {why}; nothing was sent",
+                    input.rule, input.fingerprint
+                ),
+            ));
+        }
+        // Findings without a fingerprint each stand alone.
+        if !input.fingerprint.is_empty() {
+            recovered.insert(input.fingerprint.clone(), result);
+        }
+    }
+    inputs.files_read += recoverer.files_read;
+    inputs.bytes_read += recoverer.bytes_read;
+    for input in parsed {
+        let result = recovered
+            .get(&input.fingerprint)
+            .cloned()
+            .unwrap_or_else(|| Err("the finding has no fingerprint to match".into()));
+        // What the report said stays; its own suppression and verdict do not carry
+        // over into a new check.
         let mut finding = Finding {
             secret: Secret::new(""),
             suppressed: None,
             verdict: None,
             ..input
         };
-        match recovered {
+        match result {
             Ok(secret) => finding.secret = Secret::new(secret),
             Err(why) => {
-                let place = format!(
-                    "{}:{}",
-                    finding.path.as_deref().unwrap_or(finding.location.as_str()),
-                    finding.line
-                );
-                inputs.errors.push(ScanError::at_path(
-                    place,
-                    format!("{} ({}): {why}", finding.rule, finding.fingerprint),
-                ));
                 finding.verdict = Some(Verdict::unknown(format!(
                     "secret not recoverable: {why}; nothing was sent"
                 )));
@@ -301,51 +387,6 @@ fn recover_secrets(parsed: Vec<Finding>, matcher: &Matcher, root: &Path, inputs:
         }
         inputs.findings.push(finding);
     }
-}
-
-fn recover_one(
-    input: &Finding,
-    matcher: &Matcher,
-    root: &Path,
-    rescanned: &mut HashMap<String, Result<Vec<Finding>, String>>,
-    inputs: &mut Inputs,
-) -> Result<String, String> {
-    if input.fingerprint.is_empty() {
-        return Err("the finding has no fingerprint to match".into());
-    }
-    let Some(path) = &input.path else {
-        return Err(format!(
-            "a {} finding has no file to re-read; re-run the scan with --show-secrets \
-             and pass its output",
-            input.location
-        ));
-    };
-    let found = rescanned.entry(path.clone()).or_insert_with(|| {
-        let full = root.join(path);
-        match std::fs::read(&full) {
-            Ok(bytes) => {
-                inputs.files_read += 1;
-                inputs.bytes_read += bytes.len() as u64;
-                let origin = Origin {
-                    path: Some(path),
-                    location: Location::File,
-                };
-                Ok(scan_bytes(matcher, &bytes, origin))
-            }
-            Err(err) => Err(format!("cannot read {}: {err}", full.display())),
-        }
-    });
-    let findings = found.as_ref().map_err(|e| e.clone())?;
-    findings
-        .iter()
-        .find(|f| f.fingerprint == input.fingerprint)
-        .map(|f| f.secret.expose().to_string())
-        .ok_or_else(|| {
-            format!(
-                "{path} no longer holds this secret (changed since the scan, or a git-history \
-                 finding); re-run the scan with --show-secrets and pass its output"
-            )
-        })
 }
 
 #[cfg(test)]
@@ -393,12 +434,19 @@ mod tests {
         assert_eq!(
             parse_findings(&format!("{{\"findings\":[{one}],\"summary\":{{}}}}"))
                 .unwrap()
+                .0
                 .len(),
             1
         );
-        assert_eq!(parse_findings(&format!("[{one},{one}]")).unwrap().len(), 2);
         assert_eq!(
-            parse_findings(&format!("{one}\n{one}\n\n")).unwrap().len(),
+            parse_findings(&format!("[{one},{one}]")).unwrap().0.len(),
+            2
+        );
+        assert_eq!(
+            parse_findings(&format!("{one}\n{one}\n\n"))
+                .unwrap()
+                .0
+                .len(),
             2
         );
         assert!(parse_findings("not json\n").is_err());

@@ -82,7 +82,8 @@ pub fn write(
     options: ReportOptions,
 ) -> std::io::Result<()> {
     match options.format {
-        Format::Human => write_human(out, report, options.color),
+        // `lint` refuses `--format html` before it runs; human is the fallback.
+        Format::Human | Format::Html => write_human(out, report, options.color),
         Format::Json => {
             let doc = json!({
                 "findings": report.active().collect::<Vec<_>>(),

@@ -8,6 +8,7 @@ use std::io::Write;
 
 pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> std::io::Result<()> {
     colored::control::set_override(options.color);
+    write_incidents(out, report, options)?;
     let mut active: Vec<&Finding> = report.active().collect();
     // Live tokens are incidents: they go first.
     active.sort_by_key(|f| !f.verdict.as_ref().is_some_and(|v| v.is_live()));
@@ -153,4 +154,102 @@ pub fn human_bytes(n: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// The incidents first, one block per secret (live ones first when verified): where it
+/// is now, since when, how many places, and what to do next, in words.
+fn write_incidents(
+    out: &mut dyn Write,
+    report: &Report,
+    options: ReportOptions,
+) -> std::io::Result<()> {
+    let incidents = report.incidents(options.show_secrets);
+    if incidents.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}",
+        format!(
+            "{} ({} below)",
+            plural(incidents.len(), "distinct secret"),
+            plural(report.summary.findings, "finding")
+        )
+        .bold()
+    )?;
+    writeln!(out)?;
+    for (n, incident) in incidents.iter().enumerate() {
+        let verdict = match &incident.verdict {
+            Some(v) if v.is_live() => format!("  LIVE: {}", escape(&v.describe())).red().bold(),
+            Some(v) => format!("  {}", escape(&v.describe())).normal(),
+            None => "".normal(),
+        };
+        writeln!(
+            out,
+            "{} {}  {}  {}{}",
+            format!("secret {}/{}", n + 1, incidents.len()).bold(),
+            incident.rule.cyan(),
+            escape(&incident.secret),
+            incident.fingerprint.dimmed(),
+            verdict
+        )?;
+        writeln!(out, "  where: {}", escape(&incident.whereabouts()))?;
+        if let Some(h) = &incident.history {
+            if let (Some(c), Some(d)) = (&h.first_commit, &h.first_date) {
+                let exposed = h
+                    .exposure_days
+                    .map(|d| format!(", exposed {}", plural(d as usize, "day")))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "  first commit {} on {}{}",
+                    short(c).yellow(),
+                    escape(d),
+                    exposed
+                )?;
+            }
+            if !h.reachable_from.is_empty() {
+                let refs: Vec<String> = h.reachable_from.iter().map(|r| escape(r)).collect();
+                writeln!(out, "  reachable from {}", refs.join(", "))?;
+            }
+        }
+        writeln!(out, "  {}", plural(incident.locations.len(), "location"))?;
+        let in_history = incident.history.is_some();
+        writeln!(
+            out,
+            "  next: revoke it (leakscope revoke --input REPORT.json --fingerprint {}), then rotate it wherever it is used",
+            incident.fingerprint
+        )?;
+        if in_history {
+            writeln!(
+                out,
+                "        deleting the file does not unleak it: every clone keeps the history; revoking is what ends the exposure"
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "{}",
+        "REPORT.json: this scan written with --format json -o REPORT.json; the findings follow."
+            .dimmed()
+    )?;
+    writeln!(out)
+}
+
+/// Text from scanned input (paths, refs, verdict details from a server) with control
+/// characters escaped, so a crafted file name cannot drive the terminal.
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

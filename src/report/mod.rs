@@ -3,7 +3,10 @@
 //! Every format redacts secrets unless `--show-secrets` was given; the redaction is done
 //! by [`crate::finding::Secret`] itself, and only [`finding_json`] swaps the value back in.
 
+pub mod diff;
+pub mod html;
 pub mod human;
+pub mod incidents;
 pub mod sarif;
 
 use crate::finding::{Finding, Suppression};
@@ -25,6 +28,54 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
+    /// One self-contained HTML page (no network): incidents, timelines, next steps.
+    Html,
+}
+
+/// What kind of scan made a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanKind {
+    /// Files of a working tree (or paths given).
+    #[default]
+    Tree,
+    /// Git history (`scan --git`).
+    History,
+    /// The staged change (`scan --staged`).
+    Staged,
+    /// Tokens checked by `verify`.
+    Verify,
+}
+
+/// What was scanned, when and with what: the report's header.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ScanMeta {
+    pub kind: ScanKind,
+    /// The paths (or repository) given on the command line.
+    pub targets: Vec<String>,
+    /// The repository of a history or staged scan, absolute: where verify and revoke
+    /// read blobs back from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// When the scan started, RFC 3339 UTC.
+    pub started: String,
+    pub version: String,
+    /// Ids of the rules that ran.
+    pub rules: Vec<String>,
+}
+
+impl ScanMeta {
+    pub fn new(kind: ScanKind, targets: Vec<String>, rules: &[Rule]) -> Self {
+        ScanMeta {
+            kind,
+            targets,
+            repository: None,
+            started: crate::source::git_walk::rfc3339(incidents::now(), 0),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            rules: rules.iter().map(|r| r.spec.id.clone()).collect(),
+        }
+    }
 }
 
 /// The version of the report schema (`leakscope schema`) in every JSON report and
@@ -57,8 +108,15 @@ pub struct ReportDoc {
     /// [`SCHEMA_VERSION`] of the writer.
     #[serde(default)]
     pub schema_version: u32,
+    /// What was scanned, when, with which version and rules.
+    #[serde(default)]
+    pub scan: ScanMeta,
     /// Findings that count (suppressed ones are left out; SARIF keeps them).
     pub findings: Vec<Finding>,
+    /// One incident per distinct secret (by fingerprint), with its places and, for
+    /// history scans, its timeline.
+    #[serde(default)]
+    pub secrets: Vec<incidents::Incident>,
     #[serde(default)]
     pub summary: Summary,
     /// What could not be read; the scan went on.
@@ -78,9 +136,23 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub summary: Summary,
     pub errors: Vec<ScanError>,
+    pub meta: ScanMeta,
+    /// History facts by fingerprint (history scans).
+    pub history: std::collections::BTreeMap<String, crate::source::git_facts::SecretHistory>,
 }
 
 impl Report {
+    /// One incident per distinct secret among the active findings.
+    pub fn incidents(&self, show_secrets: bool) -> Vec<incidents::Incident> {
+        incidents::incidents(
+            self.active(),
+            &self.history,
+            self.meta.kind == ScanKind::History,
+            incidents::now(),
+            show_secrets,
+        )
+    }
+
     pub fn active(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| !f.is_suppressed())
     }
@@ -149,7 +221,9 @@ pub fn write_report(
         Format::Json => {
             let doc = json!({
                 "schema_version": SCHEMA_VERSION,
+                "scan": report.meta,
                 "findings": report.active().map(|f| finding_json(f, options.show_secrets)).collect::<Vec<_>>(),
+                "secrets": report.incidents(options.show_secrets),
                 "summary": report.summary,
                 "errors": report.errors,
             });
@@ -161,8 +235,17 @@ pub fn write_report(
                 serde_json::to_writer(&mut *out, &finding_line(f, options.show_secrets))?;
                 writeln!(out)?;
             }
+            // Then one line per incident, told apart from findings by `"type": "secret"`.
+            for incident in report.incidents(options.show_secrets) {
+                let mut line = serde_json::to_value(&incident).unwrap_or(Value::Null);
+                line["type"] = json!("secret");
+                line["schema_version"] = json!(SCHEMA_VERSION);
+                serde_json::to_writer(&mut *out, &line)?;
+                writeln!(out)?;
+            }
             Ok(())
         }
+        Format::Html => html::write(out, report, options),
         Format::Sarif => {
             let sarif_rules: Vec<sarif::SarifRule> = rules.iter().map(sarif_rule).collect();
             let mut seen: std::collections::HashMap<(&str, Option<&str>), usize> =

@@ -12,9 +12,9 @@
 //!    counts the other commits and paths that carry them, and each finding gets its
 //!    [`CommitInfo`].
 
-use super::git_count;
 use super::git_walk::{self, BlobEntry, Selection, Walk};
 use super::tree::Counters;
+use super::{git_count, git_facts};
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, Origin};
 use crate::finding::{CommitInfo, Finding, Location};
@@ -23,7 +23,7 @@ use anyhow::Context;
 use git2::{Oid, Repository};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -128,6 +128,8 @@ pub fn scan_history(
     git2::opts::strict_hash_verification(false);
     let selection = select(&repo, args)?;
     let mut outcome = scan_repo(matcher, &repo, &selection, args, progress, "")?;
+    let root = repo.workdir().unwrap_or_else(|| repo.path());
+    outcome.repository = Some(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()));
     if args.submodules {
         scan_submodules(matcher, &repo, args, progress, &mut outcome);
     }
@@ -324,7 +326,7 @@ fn scan_repo(
             args.max_blob_size.unwrap_or(DEFAULT_MAX_BLOB_SIZE)
         ));
     }
-    outcome.findings = attach_commits(
+    (outcome.findings, outcome.history) = attach_commits(
         repo,
         matcher,
         &walk,
@@ -485,7 +487,7 @@ fn attach_commits(
     extra: Vec<(u32, usize, Vec<Finding>)>,
     errors: &mut Vec<ScanError>,
     notes: &mut Vec<String>,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, BTreeMap<String, git_facts::SecretHistory>) {
     // Every finding with its blob and the placement (commit, path) it was made at.
     let mut candidates: Vec<(u32, Option<u32>, Finding)> = Vec::new();
     let all = first
@@ -563,9 +565,48 @@ fn attach_commits(
         .collect();
     let counts =
         git_count::count_occurrences(repo, Some(&walk.dag), &walk.trees, &targets, &members);
+    // The commits holding each secret, whatever its path: the incident's facts.
+    let mut held: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for ((_, f, _), count) in groups.iter().zip(&counts) {
+        held.entry(f.fingerprint.clone())
+            .or_default()
+            .extend(&count.holders);
+    }
+    let commit_index: HashMap<Oid, u32> = if walk.message_findings.is_empty() {
+        HashMap::new()
+    } else {
+        walk.commits
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (*o, i as u32))
+            .collect()
+    };
+    for f in &walk.message_findings {
+        let list = held.entry(f.fingerprint.clone()).or_default();
+        let at = f
+            .commit
+            .as_ref()
+            .and_then(|c| Oid::from_str(&c.commit).ok());
+        if let Some(&i) = at.and_then(|o| commit_index.get(&o)) {
+            list.push(i);
+        }
+    }
+    for list in held.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    let head_holds = head_holds_unvisited(repo, walk, &targets, &groups, &members);
+    let holders = git_facts::Holders {
+        by_fingerprint: &held,
+        head_holds: &|fp| head_holds.contains(fp),
+    };
+    let history = git_facts::secret_histories(repo, walk, &holders);
     let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
     let mut out = Vec::with_capacity(groups.len());
-    for ((commit, mut f, _), count) in groups.into_iter().zip(counts) {
+    for ((commit, mut f, blobs), count) in groups.into_iter().zip(counts) {
+        f.blob = blobs
+            .first()
+            .map(|&i| walk.entries[i as usize].oid.to_string());
         f.commit = commit.and_then(|commit| {
             let info = infos
                 .entry(commit)
@@ -582,7 +623,32 @@ fn attach_commits(
         out.push(f);
     }
     out.extend(walk.message_findings.iter().cloned());
-    out
+    (out, history)
+}
+
+/// Fingerprints whose blobs HEAD's tree holds, when HEAD was not among the visited
+/// commits (a `--since` / `--range` / `--branch` scan): its tree is looked at alone.
+fn head_holds_unvisited(
+    repo: &Repository,
+    walk: &Walk,
+    targets: &[(u32, Oid)],
+    groups: &[(Option<u32>, Finding, Vec<u32>)],
+    members: &[Vec<usize>],
+) -> HashSet<String> {
+    let Some(head) = repo.head().ok().and_then(|h| h.peel_to_commit().ok()) else {
+        return HashSet::new();
+    };
+    if walk.commits.contains(&head.id()) || targets.is_empty() {
+        return HashSet::new();
+    }
+    let counts =
+        git_count::count_occurrences(repo, Some(&walk.dag), &[head.tree_id()], targets, members);
+    groups
+        .iter()
+        .zip(counts)
+        .filter(|(_, c)| c.commits > 0)
+        .map(|((_, f, _), _)| f.fingerprint.clone())
+        .collect()
 }
 
 /// `--submodules`: scans each submodule that is checked out (has a repository on disk),
@@ -631,6 +697,7 @@ fn merge(into: &mut ScanOutcome, from: ScanOutcome) {
     into.findings.extend(from.findings);
     into.errors.extend(from.errors);
     into.notes.extend(from.notes);
+    into.history.extend(from.history);
     let (a, b) = (&mut into.stats, from.stats);
     a.files_scanned += b.files_scanned;
     a.bytes_scanned += b.bytes_scanned;

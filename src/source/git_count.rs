@@ -98,10 +98,13 @@ impl TreeDag {
 
 /// How many of the visited commits hold a blob (at any path), and at how many distinct
 /// paths it appears in their trees.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Occurrences {
     pub commits: usize,
     pub paths: usize,
+    /// The roots (indices into the `roots` given) whose tree holds a blob of the group,
+    /// in order: what an incident needs to say where a secret still is.
+    pub holders: Vec<u32>,
 }
 
 /// Counts, for each group of target blobs (`groups[g]` lists indices into `targets`,
@@ -160,6 +163,7 @@ pub fn count_occurrences(
                 if last_hit[g] != i {
                     last_hit[g] = i;
                     result[g].commits += 1;
+                    result[g].holders.push(i as u32);
                 }
                 if paths.insert((g as u64) << 32 | u64::from(path)) {
                     result[g].paths += 1;

@@ -65,6 +65,12 @@ pub struct Walk {
     pub commits: Vec<Oid>,
     /// Root tree of each commit in `commits` (same index).
     pub trees: Vec<Oid>,
+    /// Parents of each commit in `commits` that were visited too (indices into
+    /// `commits`, first parent first; same index). Incidents follow them to tell which
+    /// refs still reach a secret and where HEAD's first-parent line dropped it.
+    pub parents: Vec<Vec<u32>>,
+    /// Committer time of each commit (seconds since the epoch; same index).
+    pub times: Vec<i64>,
     pub entries: Vec<BlobEntry>,
     /// Secrets in commit and tag messages, with their commit or tag already attached.
     pub message_findings: Vec<Finding>,
@@ -248,10 +254,12 @@ where
             loose_blobs = blobs;
         }
         let order = topo_order(self.repo, &tips.commits, &mut self.walk.errors);
-        for (oid, tree) in order {
+        for (oid, tree, time, parents) in order {
             let index = self.walk.commits.len() as u32;
             self.walk.commits.push(oid);
             self.walk.trees.push(tree);
+            self.walk.times.push(time);
+            self.walk.parents.push(parents);
             self.scan_commit_message(oid);
             self.walk_tree(tree, "", ROOT_PATH_HASH, Some(index));
         }
@@ -313,6 +321,7 @@ where
                 return;
             }
         };
+        let mut visited: HashMap<Oid, u32> = HashMap::new();
         for result in order {
             let oid = match result {
                 Ok(oid) => oid,
@@ -333,6 +342,13 @@ where
             let index = self.walk.commits.len() as u32;
             self.walk.commits.push(oid);
             self.walk.trees.push(commit.tree_id());
+            self.walk.times.push(commit.time().seconds());
+            let parents = commit
+                .parent_ids()
+                .filter_map(|p| visited.get(&p).copied())
+                .collect();
+            self.walk.parents.push(parents);
+            visited.insert(oid, index);
             self.scan_commit_message(oid);
             let parent_trees: Vec<Oid> = commit
                 .parent_ids()
@@ -675,7 +691,9 @@ fn scan_message(matcher: &Matcher, message: &[u8]) -> Vec<Finding> {
 /// are all emitted, the oldest (committer time) first. A commit that cannot be read is
 /// reported and its ancestry skipped; in a shallow clone the missing parents beyond the
 /// boundary are expected and not errors.
-fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> Vec<(Oid, Oid)> {
+/// Each commit comes with its root tree, committer time and the positions (in the
+/// returned order) of its parents that were read, first parent first.
+fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> Vec<Ordered> {
     struct Node {
         oid: Oid,
         tree: Oid,
@@ -734,8 +752,16 @@ fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> V
         .map(|i| Reverse((nodes[i].time, i)))
         .collect();
     let mut order = Vec::with_capacity(nodes.len());
+    let mut position = vec![u32::MAX; nodes.len()];
     while let Some(Reverse((_, i))) = ready.pop() {
-        order.push((nodes[i].oid, nodes[i].tree));
+        position[i] = order.len() as u32;
+        let parents = nodes[i]
+            .parents
+            .iter()
+            .filter_map(|p| index.get(p).map(|&n| position[n]))
+            .filter(|&n| n != u32::MAX)
+            .collect();
+        order.push((nodes[i].oid, nodes[i].tree, nodes[i].time, parents));
         for &c in &children[i] {
             waiting[c] -= 1;
             if waiting[c] == 0 {
@@ -745,6 +771,9 @@ fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> V
     }
     order
 }
+
+/// (commit, root tree, committer time, parent positions) as [`topo_order`] emits them.
+type Ordered = (Oid, Oid, i64, Vec<u32>);
 
 type RangeItem = Result<Oid, String>;
 

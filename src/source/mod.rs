@@ -4,6 +4,7 @@
 
 pub mod git;
 pub mod git_count;
+pub mod git_facts;
 pub mod git_walk;
 pub mod staged;
 pub mod tree;
@@ -77,4 +78,10 @@ pub struct ScanOutcome {
     /// Facts the user must know to read the result right (e.g. "shallow clone: history
     /// is partial", "nothing was scanned").
     pub notes: Vec<String>,
+    /// History scans: what the history says about each secret as a whole (where it is
+    /// now, which refs still reach it), by fingerprint.
+    pub history: std::collections::BTreeMap<String, git_facts::SecretHistory>,
+    /// History and staged scans: the repository scanned (its working tree, or its git
+    /// directory when bare), so verify and revoke can read secrets back from its blobs.
+    pub repository: Option<std::path::PathBuf>,
 }

@@ -60,7 +60,10 @@ pub fn scan_staged(
         .map(|f| (relative_to(&workdir, f), f.clone()))
         .collect();
     let mut handled: BTreeSet<String> = BTreeSet::new();
-    let mut outcome = ScanOutcome::default();
+    let mut outcome = ScanOutcome {
+        repository: Some(std::fs::canonicalize(&workdir).unwrap_or_else(|_| workdir.clone())),
+        ..ScanOutcome::default()
+    };
     let mut staged_files = 0u64;
 
     for delta in diff.deltas() {

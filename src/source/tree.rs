@@ -240,6 +240,7 @@ pub fn scan_tree(
         stats,
         errors,
         notes,
+        ..ScanOutcome::default()
     })
 }
 

@@ -14,6 +14,7 @@
 pub mod anaconda;
 pub mod github;
 pub mod http;
+pub mod recover;
 pub mod revoke;
 
 use crate::finding::Finding;
@@ -326,6 +327,7 @@ mod tests {
             fingerprint: fingerprint(rule, secret),
             snippet: String::new(),
             commit: None,
+            blob: None,
             suppressed: None,
             verdict: None,
         }

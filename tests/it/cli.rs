@@ -158,17 +158,25 @@ fn human_output_redacts_and_show_secrets_reveals() {
 }
 
 #[test]
-fn jsonl_is_one_finding_per_line() {
+fn jsonl_is_one_finding_per_line_then_one_line_per_secret() {
     let out = leakscope()
         .current_dir(fixtures())
         .args(["scan", "leaky", "--format", "jsonl"])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5);
-    for line in lines {
-        let v: Value = serde_json::from_str(line).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = lines.iter().take_while(|v| v.get("type").is_none()).count();
+    assert_eq!(findings, 5);
+    assert!(lines.len() > findings, "incident lines follow: {text}");
+    for v in &lines[findings..] {
+        assert_eq!(v["type"], "secret", "{v}");
+        assert!(v["fingerprint"].is_string());
+    }
+    for v in &lines {
         assert!(v["rule"].is_string());
     }
 }
