@@ -117,8 +117,15 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<i32> {
             args.recheck_delay
         );
     }
-    if args.output.format == Format::Sarif {
-        bail!("--format sarif: revoke writes human, json or jsonl");
+    if matches!(args.output.format, Format::Sarif | Format::Github) {
+        bail!(
+            "--format {}: revoke writes human, json or jsonl",
+            if args.output.format == Format::Sarif {
+                "sarif"
+            } else {
+                "github"
+            }
+        );
     }
     let mut log = match &args.log {
         Some(path) => Some(AuditLog::open(path)?),
@@ -489,7 +496,7 @@ fn write(
             }
             Ok(())
         }
-        Format::Human | Format::Sarif => {
+        Format::Human | Format::Sarif | Format::Github => {
             colored::control::set_override(color);
             let mut order: Vec<&Target> = targets.iter().collect();
             order.sort_by_key(|t| !t.verdict.is_live());

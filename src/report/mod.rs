@@ -1,8 +1,10 @@
-//! Reports: the same findings as a human-readable listing, JSON, JSON lines or SARIF.
+//! Reports: the same findings as a human-readable listing, JSON, JSON lines, SARIF or
+//! GitHub Actions annotations.
 //!
 //! Every format redacts secrets unless `--show-secrets` was given; the redaction is done
 //! by [`crate::finding::Secret`] itself, and only [`finding_json`] swaps the value back in.
 
+pub mod github;
 pub mod human;
 pub mod sarif;
 
@@ -24,6 +26,8 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
+    /// GitHub Actions workflow commands: one `::error file=…,line=…::` annotation per finding.
+    Github,
 }
 
 /// Totals for the report's summary.
@@ -111,6 +115,7 @@ pub fn write_report(
 ) -> std::io::Result<()> {
     match options.format {
         Format::Human => human::write(out, report, options),
+        Format::Github => github::write(out, report, options),
         Format::Json => {
             let doc = json!({
                 "findings": report.active().map(|f| finding_json(f, options.show_secrets)).collect::<Vec<_>>(),
