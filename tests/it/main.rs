@@ -3,6 +3,7 @@
 
 mod support;
 
+mod ci;
 mod cli;
 mod git;
 mod lint;
