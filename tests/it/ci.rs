@@ -441,3 +441,122 @@ fn format_github_is_a_report_format_for_scan_and_lint() {
         "{stdout}"
     );
 }
+
+fn hook(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("leakscope")
+        .unwrap()
+        .current_dir(cwd)
+        .arg("hook")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `git commit` in `dir` with the hooks on; returns whether it went through.
+fn commit_with_hooks(dir: &Path, message: &str) -> (bool, String) {
+    git_at(dir, &["add", "-A"]);
+    let out = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", message])
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "A")
+        .env("GIT_AUTHOR_EMAIL", "a@example.test")
+        .env("GIT_COMMITTER_NAME", "A")
+        .env("GIT_COMMITTER_EMAIL", "a@example.test")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn hook_install_chain_runs_the_foreign_hook_first_and_uninstall_restores_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = Repo::new();
+    r.commit_line("a.txt", "start");
+    let hooks = r.path.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let foreign = "#!/bin/sh\necho foreign-ran >> \"$(git rev-parse --git-dir)/foreign.log\"\n[ ! -e block ]\n";
+    std::fs::write(hooks.join("pre-commit"), foreign).unwrap();
+    std::fs::set_permissions(
+        hooks.join("pre-commit"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+
+    let (code, _, stderr) = hook(&r.path, &["install", "--chain"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("runs before leakscope"), "{stderr}");
+    let ours = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
+    assert!(ours.contains("# leakscope-chained: pre-commit.leakscope-backup"));
+
+    // Both run: the foreign hook's side effect, and leakscope blocks a token.
+    std::fs::write(r.path.join("b.txt"), format!("T={}\n", ghp(20))).unwrap();
+    let (ok, output) = commit_with_hooks(&r.path, "token");
+    assert!(!ok, "leakscope must block: {output}");
+    let log = std::fs::read_to_string(r.path.join(".git/foreign.log")).unwrap();
+    assert_eq!(log, "foreign-ran\n");
+    // The foreign hook's refusal refuses the commit too.
+    std::fs::write(r.path.join("b.txt"), "clean\n").unwrap();
+    std::fs::write(r.path.join("block"), "").unwrap();
+    let (ok, _) = commit_with_hooks(&r.path, "blocked by the foreign hook");
+    assert!(!ok);
+    std::fs::remove_file(r.path.join("block")).unwrap();
+    let (ok, output) = commit_with_hooks(&r.path, "clean");
+    assert!(ok, "{output}");
+
+    // A reinstall keeps the chain; uninstall puts the foreign hook back.
+    let (code, _, _) = hook(&r.path, &["install"]);
+    assert_eq!(code, 0);
+    assert!(std::fs::read_to_string(hooks.join("pre-commit"))
+        .unwrap()
+        .contains("# leakscope-chained: "));
+    let (code, stdout, stderr) = hook(&r.path, &["uninstall"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("restored"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-commit")).unwrap(),
+        foreign
+    );
+    assert!(!hooks.join("pre-commit.leakscope-backup").exists());
+    // Uninstalling a hook leakscope did not write is refused.
+    let (code, _, stderr) = hook(&r.path, &["uninstall"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not written by leakscope"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn hook_install_force_over_a_fifo_refuses_instead_of_hanging() {
+    let r = Repo::new();
+    let hooks = r.path.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let fifo = hooks.join("pre-commit");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for args in [
+        &["install", "--force"][..],
+        &["install", "--chain"],
+        &["uninstall"],
+    ] {
+        let (code, _, stderr) = hook(&r.path, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("FIFO") && stderr.contains("pre-commit"),
+            "{stderr}"
+        );
+    }
+}
