@@ -16,15 +16,17 @@ RUN cargo build --release --locked \
     && cp target/release/leakscope /leakscope
 
 # Run: git for history scans and hooks, CA certificates for --verify, no compiler.
+# A mounted repository belongs to another uid, and git refuses to read those: the
+# safe.directory setting is in the system config so it holds for any uid (pre-commit
+# runs the image as the host user).
 FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin leakscope
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin leakscope \
+    && git config --system --add safe.directory '*'
 COPY --from=build /leakscope /usr/local/bin/leakscope
 USER leakscope
-# A mounted repository belongs to another uid; git would refuse to read it.
-RUN git config --global --add safe.directory '*'
 WORKDIR /src
 ENTRYPOINT ["leakscope"]
 CMD ["--help"]
