@@ -57,16 +57,17 @@ impl Fetcher {
         let Some(remote) = &self.remote else {
             return Err("no remote".into());
         };
+        let (options, rest): (Vec<&str>, Vec<&str>) = args.iter().partition(|a| a.starts_with('-'));
         let mut shown = vec!["git", "fetch", "--no-tags", "--quiet"];
-        shown.extend(args.iter().take_while(|a| a.starts_with('-')));
+        shown.extend(options.iter().copied());
         shown.push(remote);
+        shown.extend(rest.iter().copied());
         say(&format!("completing the checkout: {}", shown.join(" ")));
         let mut command = Command::new("git");
         command
             .arg("-C")
             .arg(&self.dir)
             .args(["fetch", "--no-tags", "--quiet"]);
-        let (options, rest): (Vec<&str>, Vec<&str>) = args.iter().partition(|a| a.starts_with('-'));
         command
             .args(options)
             .arg(remote)
