@@ -114,6 +114,9 @@ pub struct Plan {
     pub event: String,
 }
 
+/// Where a push's base comes from: a `before` that may be gone after a force push.
+const PUSH_BEFORE: &str = "push event's before";
+
 /// The environment variables the detection reads, so tests can pass their own.
 pub type Env = HashMap<String, String>;
 
@@ -224,7 +227,7 @@ fn github_plan(env: &Env) -> anyhow::Result<Plan> {
                 Scope::Range {
                     base: before.to_string(),
                     head: after,
-                    base_from: "push event's before",
+                    base_from: PUSH_BEFORE,
                 }
             }
         }
@@ -369,7 +372,7 @@ fn run_with_env(args: CiArgs, env: &Env) -> anyhow::Result<i32> {
         Ok(resolved) => resolved,
         // A push whose `before` is gone (a force push over commits nobody fetched):
         // scan what no other branch has rather than fail the gate on a missing commit.
-        Err(e) if matches!(&scope, Scope::Range { base_from, .. } if base_from.starts_with("push")) =>
+        Err(e) if matches!(&scope, Scope::Range { base_from, .. } if *base_from == PUSH_BEFORE || *base_from == "CI_COMMIT_BEFORE_SHA") =>
         {
             let Scope::Range { head, .. } = &scope else {
                 unreachable!()

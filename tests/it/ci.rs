@@ -560,3 +560,27 @@ fn hook_install_force_over_a_fifo_refuses_instead_of_hanging() {
         );
     }
 }
+
+#[test]
+fn a_force_push_whose_before_is_gone_scans_what_no_other_branch_has() {
+    let r = Repo::new();
+    let main = r.commit_line("a.txt", &format!("T={}", ghp(21)));
+    r.git(&["update-ref", "refs/remotes/origin/main", &main]);
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    let after = r.commit_line("b.txt", &format!("U={}", ghp(22)));
+    let gone = "1234567890123456789012345678901234567890";
+    let event = r.event(serde_json::json!({
+        "ref": "refs/heads/feature", "before": gone, "after": after, "forced": true
+    }));
+    let mut env = github_env("push", &event);
+    env.push(("GITHUB_REF", "refs/heads/feature"));
+    let (code, stdout, stderr) = ci(&r.path, &env, &["--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(reported(&stdout), vec![("b.txt".to_string(), 1)]);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let notes = json["summary"]["notes"].to_string();
+    assert!(
+        notes.contains(gone) && notes.contains("no other branch has"),
+        "{notes}"
+    );
+}
