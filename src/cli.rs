@@ -30,6 +30,8 @@ pub enum Command {
     Ci(Box<commands::ci::CiArgs>),
     /// Install leakscope as a git pre-commit hook.
     Hook(commands::hook::HookArgs),
+    /// Print the JSON Schema of the JSON report (`scan`, `verify --format json`).
+    Schema,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -50,6 +52,7 @@ pub fn main() -> i32 {
         Command::Rules(args) => commands::rules::run(args),
         Command::Ci(args) => commands::ci::run(*args),
         Command::Hook(args) => commands::hook::run(args),
+        Command::Schema => commands::schema::run(),
     };
     match result {
         Ok(code) => code,
