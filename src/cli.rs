@@ -26,6 +26,8 @@ pub enum Command {
     Lint(commands::lint::LintArgs),
     /// List or check token rules.
     Rules(commands::rules::RulesArgs),
+    /// The CI gate: scan what this CI event (pull request, push, schedule) adds, with annotations.
+    Ci(Box<commands::ci::CiArgs>),
     /// Install leakscope as a git pre-commit hook.
     Hook(commands::hook::HookArgs),
     /// Print the JSON Schema of the JSON report (`scan`, `verify --format json`).
@@ -50,6 +52,7 @@ pub fn main() -> i32 {
         Command::Revoke(args) => commands::revoke::run(args),
         Command::Lint(args) => commands::lint::run(args),
         Command::Rules(args) => commands::rules::run(args),
+        Command::Ci(args) => commands::ci::run(*args),
         Command::Hook(args) => commands::hook::run(args),
         Command::Schema => commands::schema::run(),
         Command::Diff(args) => commands::diff::run(args),

@@ -1,6 +1,9 @@
 //! One module per subcommand. Each exposes its clap `Args` and a `run` that returns
 //! the process exit code (0 clean, 1 findings, 2 error).
 
+pub mod ci;
+mod ci_fetch;
+mod ci_summary;
 pub mod diff;
 pub mod hook;
 pub mod lint;

@@ -117,13 +117,16 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<i32> {
             args.recheck_delay
         );
     }
-    if matches!(args.output.format, Format::Sarif | Format::Html) {
+    if matches!(
+        args.output.format,
+        Format::Sarif | Format::Html | Format::Github
+    ) {
         bail!(
             "--format {}: revoke writes human, json or jsonl",
-            if args.output.format == Format::Html {
-                "html"
-            } else {
-                "sarif"
+            match args.output.format {
+                Format::Html => "html",
+                Format::Github => "github",
+                _ => "sarif",
             }
         );
     }
@@ -496,7 +499,7 @@ fn write(
             }
             Ok(())
         }
-        Format::Human | Format::Sarif | Format::Html => {
+        Format::Human | Format::Sarif | Format::Html | Format::Github => {
             colored::control::set_override(color);
             let mut order: Vec<&Target> = targets.iter().collect();
             order.sort_by_key(|t| !t.verdict.is_live());

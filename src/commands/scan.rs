@@ -7,7 +7,7 @@ use crate::report::{write_report, Report, ScanKind, ScanMeta, Summary};
 use crate::rules::RuleSet;
 use crate::source::git::GitArgs;
 use crate::source::tree::{scan_tree, TreeOptions};
-use crate::source::{git, staged};
+use crate::source::{git, staged, ScanOutcome};
 use crate::verify::{FailOn, VerifyFlags};
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -70,7 +70,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             "--exclude, --follow and --no-ignore apply to working-tree scans, not to --git or --staged"
         );
     }
-    let mut outcome = if args.git.git {
+    let outcome = if args.git.git {
         let repo = match args.paths.as_slice() {
             [one] => one.clone(),
             _ => anyhow::bail!("--git takes one repository path"),
@@ -96,16 +96,6 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         };
         scan_tree(&matcher, &args.paths, &options)?
     };
-    if let Some(set) = &baseline_set {
-        baseline::apply(&mut outcome.findings, set);
-    }
-    let verify_wanted = args.verify.verify || args.verify.fail_on == FailOn::Live;
-    if verify_wanted {
-        crate::verify::verify_findings(&mut outcome.findings, &args.verify)?;
-    }
-    if let Some(path) = &args.baselines.write_baseline {
-        baseline::write(path, &outcome.findings)?;
-    }
     let kind = if args.git.git {
         ScanKind::History
     } else if args.git.staged {
@@ -116,6 +106,41 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let targets = args.paths.iter().map(|p| p.display().to_string()).collect();
     let mut meta = ScanMeta::new(kind, targets, matcher.rules());
     meta.started = started_at;
+    let report = finish(
+        outcome,
+        meta,
+        baseline_set.as_ref(),
+        &args.baselines,
+        &args.verify,
+        started,
+    )?;
+    let (mut out, options) = args.output.open()?;
+    write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
+    Ok(exit_code(&report, &args.verify, &args.baselines))
+}
+
+/// What every history or tree scan does after its source ran (`scan`, and `ci` with
+/// the range its CI names): apply the baseline, verify when asked, write the new
+/// baseline, and count.
+pub fn finish(
+    mut outcome: ScanOutcome,
+    mut meta: ScanMeta,
+    baseline_set: Option<&std::collections::HashSet<String>>,
+    baselines: &BaselineArgs,
+    verify: &VerifyFlags,
+    started: Instant,
+) -> anyhow::Result<Report> {
+    if let Some(set) = baseline_set {
+        baseline::apply(&mut outcome.findings, set);
+    }
+    let verify_wanted = verify.verify || verify.fail_on == FailOn::Live;
+    if verify_wanted {
+        crate::verify::verify_findings(&mut outcome.findings, verify)?;
+    }
+    if let Some(path) = &baselines.write_baseline {
+        baseline::write(path, &outcome.findings)?;
+    }
     meta.repository = outcome.repository.as_ref().map(|p| p.display().to_string());
     let mut report = Report {
         findings: outcome.findings,
@@ -130,18 +155,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         history: outcome.history,
     };
     report.recount();
-    let (mut out, options) = args.output.open()?;
-    write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
-    out.flush().context("cannot write the report")?;
-    let failing = match args.verify.fail_on {
+    Ok(report)
+}
+
+/// The exit code of a finished scan: 1 when a finding counts (any, or only live ones
+/// with `--fail-on live`) unless `--exit-zero`, else 0.
+pub fn exit_code(report: &Report, verify: &VerifyFlags, baselines: &BaselineArgs) -> i32 {
+    let failing = match verify.fail_on {
         FailOn::Any => report.summary.findings,
         FailOn::Live => report.summary.live.unwrap_or(0),
     };
-    Ok(if failing > 0 && !args.baselines.exit_zero {
+    if failing > 0 && !baselines.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    })
+    }
 }
 
 use std::io::Write as _;

@@ -84,6 +84,7 @@ pub fn write(
     match options.format {
         // `lint` refuses `--format html` before it runs; human is the fallback.
         Format::Human | Format::Html => write_human(out, report, options.color),
+        Format::Github => write_github(out, report),
         Format::Json => {
             let doc = json!({
                 "findings": report.active().collect::<Vec<_>>(),
@@ -143,6 +144,31 @@ pub fn write(
             write_sarif(out, "lint", &rules, &results)
         }
     }
+}
+
+/// `lint --format github`: one annotation per finding, at the finding's severity.
+fn write_github(out: &mut dyn Write, report: &LintReport) -> std::io::Result<()> {
+    use crate::report::github::{error_and_note_annotations, Annotation, Level};
+    for f in report.active() {
+        let annotation = Annotation {
+            level: match f.severity {
+                Severity::Error => Level::Error,
+                Severity::Warning => Level::Warning,
+                Severity::Note => Level::Notice,
+            },
+            file: Some(f.path.clone()),
+            line: Some(f.line),
+            col: Some(f.column),
+            end_column: None,
+            title: Some(f.rule.clone()),
+            message: format!("{} Suggestion: {}", f.message, f.suggestion),
+        };
+        writeln!(out, "{}", annotation.render())?;
+    }
+    for a in error_and_note_annotations(&report.errors, &report.summary.notes) {
+        writeln!(out, "{}", a.render())?;
+    }
+    Ok(())
 }
 
 fn sarif_result(f: &LintFinding) -> SarifResult {

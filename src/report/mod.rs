@@ -1,9 +1,11 @@
-//! Reports: the same findings as a human-readable listing, JSON, JSON lines or SARIF.
+//! Reports: the same findings as a human-readable listing, JSON, JSON lines, SARIF or
+//! GitHub Actions annotations.
 //!
 //! Every format redacts secrets unless `--show-secrets` was given; the redaction is done
 //! by [`crate::finding::Secret`] itself, and only [`finding_json`] swaps the value back in.
 
 pub mod diff;
+pub mod github;
 pub mod html;
 pub mod human;
 pub mod incidents;
@@ -30,6 +32,8 @@ pub enum Format {
     Sarif,
     /// One self-contained HTML page (no network): incidents, timelines, next steps.
     Html,
+    /// GitHub Actions workflow commands: one `::error file=…,line=…::` annotation per finding.
+    Github,
 }
 
 /// What kind of scan made a report.
@@ -218,6 +222,7 @@ pub fn write_report(
 ) -> std::io::Result<()> {
     match options.format {
         Format::Human => human::write(out, report, options),
+        Format::Github => github::write(out, report, options),
         Format::Json => {
             let doc = json!({
                 "schema_version": SCHEMA_VERSION,

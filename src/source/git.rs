@@ -122,16 +122,29 @@ pub fn scan_history(
     progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
     let repo = discover_repo(repo_path)?;
+    let selection = select(&repo, args)?;
+    scan_selection(matcher, &repo, &selection, args, progress)
+}
+
+/// Scans the commits `selection` chooses in `repo` (the flags of `args` other than the
+/// selection ones apply): what `scan --git` does once its flags are turned into a
+/// selection, and what `leakscope ci` calls with the range its CI event names.
+pub fn scan_selection(
+    matcher: &Matcher,
+    repo: &Repository,
+    selection: &Selection,
+    args: &GitArgs,
+    progress: bool,
+) -> anyhow::Result<ScanOutcome> {
     // Objects are checked by zlib's checksum as they are inflated; re-hashing every
     // object with SHA-1 on top (libgit2's default) costs a fifth of a history scan and
     // `git cat-file` does not do it either.
     git2::opts::strict_hash_verification(false);
-    let selection = select(&repo, args)?;
-    let mut outcome = scan_repo(matcher, &repo, &selection, args, progress, "")?;
+    let mut outcome = scan_repo(matcher, repo, selection, args, progress, "")?;
     let root = repo.workdir().unwrap_or_else(|| repo.path());
     outcome.repository = Some(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()));
     if args.submodules {
-        scan_submodules(matcher, &repo, args, progress, &mut outcome);
+        scan_submodules(matcher, repo, args, progress, &mut outcome);
     }
     // Path and position first; the same place in several blobs, oldest commit first.
     outcome.findings.sort_by(|a, b| {
@@ -193,7 +206,7 @@ fn select(repo: &Repository, args: &GitArgs) -> anyhow::Result<Selection> {
     Ok(Selection::Introduced { tips, hide })
 }
 
-fn resolve(repo: &Repository, flag: &str, rev: &str) -> anyhow::Result<Oid> {
+pub fn resolve(repo: &Repository, flag: &str, rev: &str) -> anyhow::Result<Oid> {
     let object = repo
         .revparse_single(rev)
         .map_err(|e| anyhow::anyhow!("{flag} {rev}: unknown revision ({})", e.message()))?;

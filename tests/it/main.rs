@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod ci;
 mod cli;
 mod git;
 mod lint;
