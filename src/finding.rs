@@ -109,6 +109,8 @@ pub enum Suppression {
     InlineAllow,
     /// The fingerprint is in the `--baseline` file.
     Baseline,
+    /// An `[[allow]]` entry of leakscope.toml accepts it, for this reason.
+    Allowlist { reason: &'static str },
 }
 
 /// One secret at one place.

@@ -37,10 +37,10 @@ pub fn run(args: HookArgs) -> anyhow::Result<i32> {
     match args.action {
         HookAction::Install { force, repo } => {
             let path = install(&repo, force)?;
-            println!(
-                "installed the leakscope pre-commit hook: {}",
+            crate::ui::print(&format!(
+                "installed the leakscope pre-commit hook: {}\n",
                 path.display()
-            );
+            ))?;
             Ok(EXIT_CLEAN)
         }
     }
@@ -71,10 +71,10 @@ pub fn install(repo_path: &Path, force: bool) -> anyhow::Result<PathBuf> {
                 let backup = keep_aside(&hook, &dir).map_err(|e| {
                     anyhow::anyhow!("{}: cannot move it aside: {e}", hook.display())
                 })?;
-                eprintln!(
-                    "leakscope: the previous hook was kept as {}",
+                crate::ui::note(format!(
+                    "the previous hook was kept as {}",
                     backup.display()
-                );
+                ));
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

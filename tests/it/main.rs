@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod git;
 mod lint;
+mod manners;
 mod revoke;
 mod rules;
 mod staged;
