@@ -105,7 +105,7 @@ fn man(subcommand: Option<&str>) -> anyhow::Result<i32> {
             };
             // clap names are 'static; one page per process.
             let page: &'static str = Box::leak(format!("leakscope-{name}").into_boxed_str());
-            sub.clone().name(page)
+            sub.clone().name(page).version(env!("CARGO_PKG_VERSION"))
         }
     };
     let mut page = Vec::new();
