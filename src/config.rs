@@ -167,7 +167,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn check_glob(file: &ConfigFile, key: &str, glob: &Spanned<String>) -> anyhow::Result<()> {
     let mut builder = ignore::overrides::OverrideBuilder::new(".");
     builder
-        .add(&format!("!{}", glob.get_ref()))
+        .add(glob.get_ref())
         .map(|_| ())
         .map_err(|e| {
             file.error_at(
