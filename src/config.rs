@@ -104,11 +104,17 @@ impl ConfigArgs {
     }
 }
 
-/// `leakscope.toml` in the first existing root (a file's directory for a file) or the
+/// `leakscope.toml` in the first existing root (a file's directory for a file; `.` for
+/// standard input alone) or the
 /// nearest directory above it, stopping after the directory that holds `.git`.
 pub fn find_upwards(roots: &[PathBuf]) -> Option<PathBuf> {
-    let root = roots.iter().find(|r| r.as_os_str() != "-" && r.exists())?;
-    let start = absolute(root)?;
+    // Standard input alone (`scan -`): the working directory is the root.
+    let root = roots
+        .iter()
+        .find(|r| r.as_os_str() != "-" && r.exists())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let start = absolute(&root)?;
     let mut dir = if start.is_dir() {
         start
     } else {
@@ -166,15 +172,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// at its place in the file, naming the key.
 pub fn check_glob(file: &ConfigFile, key: &str, glob: &Spanned<String>) -> anyhow::Result<()> {
     let mut builder = ignore::overrides::OverrideBuilder::new(".");
-    builder
-        .add(glob.get_ref())
-        .map(|_| ())
-        .map_err(|e| {
-            file.error_at(
-                glob.span(),
-                format!("{key}: bad glob {:?}: {e}", glob.get_ref()),
-            )
-        })
+    builder.add(glob.get_ref()).map(|_| ()).map_err(|e| {
+        file.error_at(
+            glob.span(),
+            format!("{key}: bad glob {:?}: {e}", glob.get_ref()),
+        )
+    })
 }
 
 /// The scan part of the config file.

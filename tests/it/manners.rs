@@ -544,6 +544,24 @@ disable = ["actions-missing-permissions"]
     let (_, json, _) = leakscope_json(dir.path(), ["scan", "docs", "--format", "json"]);
     assert_eq!(json["summary"]["suppressed_allowlist"], 1, "{json}");
 
+    // Standard input alone: the config is found from the working directory.
+    let mut child = bin()
+        .current_dir(dir.path())
+        .args(["scan", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"key=acme_9a8b7c6d5e4f3a2b\n")
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(json["findings"][0]["rule"], "acme.deploy-key", "{json}");
+
     // --no-config: everything; --config: that file.
     let (_, json, _) = leakscope_json(dir.path(), ["scan", ".", "--format", "json", "--no-config"]);
     assert_eq!(findings(&json).len(), 3, "{json}");
