@@ -405,6 +405,22 @@ impl ScanConfig {
     }
 }
 
+impl ConfigFile {
+    /// Globs written relative to this file's directory, as the walker (relative to the
+    /// working directory) must read them: see [`rebase_glob`].
+    pub fn rebase_globs(&self, globs: &[String]) -> Vec<String> {
+        let base = std::fs::canonicalize(self.dir());
+        let cwd = std::env::current_dir().and_then(std::fs::canonicalize);
+        match (base, cwd) {
+            (Ok(base), Ok(cwd)) => globs
+                .iter()
+                .filter_map(|g| rebase_glob(g, &base, &cwd))
+                .collect(),
+            _ => globs.to_vec(),
+        }
+    }
+}
+
 /// A glob written relative to the config file's directory `base`, as the walker (whose
 /// globs are relative to the working directory `cwd`) must read it. Unanchored globs
 /// (`*.min.js`, `fixtures/`) match at any depth: below a config above the working

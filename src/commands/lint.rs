@@ -109,7 +109,10 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
         max_file_size: Some(MAX_LINT_FILE),
         ..args.walk.tree_options()
     };
-    options.exclude.extend(policy.exclude.iter().cloned());
+    // `[paths] exclude` is relative to the config file, as scan's excludes are.
+    if let Some(file) = &config {
+        options.exclude.extend(file.rebase_globs(&policy.exclude));
+    }
     let collected = lint_tree(&matcher, &ctx, &args.paths, &options, args.verify)?;
     let mut findings = collected.findings;
     let mut errors = collected.errors;

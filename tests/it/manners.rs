@@ -682,3 +682,46 @@ fn a_bad_config_is_an_error_naming_the_file_line_and_key() {
         }
     }
 }
+
+#[test]
+fn lint_finds_the_config_upwards_and_reads_its_excludes_relative_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    git_init(dir.path());
+    for d in ["ignored", "kept"] {
+        let wf = dir.path().join("sub").join(d).join(".github/workflows");
+        fs::create_dir_all(&wf).unwrap();
+        fs::write(
+            wf.join("x.yml"),
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n",
+        )
+        .unwrap();
+    }
+    fs::write(
+        dir.path().join("leakscope.toml"),
+        "[paths]\nexclude = [\"sub/ignored/**\"]\n\n[scan]\nexclude = [\"nothing/\"]\n",
+    )
+    .unwrap();
+    let paths = |cwd: &Path, extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["lint", ".", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (_, json, err) = leakscope_json(cwd, args);
+        let mut out: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        out.dedup();
+        out
+    };
+    assert_eq!(paths(dir.path(), &[]), ["sub/kept/.github/workflows/x.yml"]);
+    let sub = dir.path().join("sub");
+    assert_eq!(paths(&sub, &[]), ["kept/.github/workflows/x.yml"]);
+    assert_eq!(
+        paths(&sub, &["--no-config"]),
+        [
+            "ignored/.github/workflows/x.yml",
+            "kept/.github/workflows/x.yml"
+        ]
+    );
+}
