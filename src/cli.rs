@@ -47,6 +47,8 @@ pub enum Command {
         /// The subcommand whose page to print (scan, lint, verify, ...).
         subcommand: Option<String>,
     },
+    /// Print the JSON Schema of the JSON report (`scan`, `verify --format json`).
+    Schema,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -70,6 +72,7 @@ pub fn main() -> i32 {
         Command::Hook(args) => commands::hook::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
+        Command::Schema => commands::schema::run(),
     };
     match result {
         Ok(code) => code,

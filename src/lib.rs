@@ -19,4 +19,5 @@ pub mod rules;
 pub mod source;
 pub mod ui;
 pub mod validators;
+pub mod verdict;
 pub mod verify;

@@ -237,7 +237,7 @@ fn apply_config(
         let path = f.path.as_deref().filter(|p| *p != STDIN_PATH);
         if let Some(allow) = config.allowed(&f.fingerprint, path, &relative_to) {
             f.suppressed = Some(Suppression::Allowlist {
-                reason: allow.reason,
+                reason: crate::finding::Reason(allow.reason),
             });
         }
     }
@@ -256,7 +256,7 @@ fn scan_stdin(matcher: &Matcher, max_size: Option<u64>, outcome: &mut ScanOutcom
     let mut buffer = Vec::new();
     let origin = Origin {
         path: Some(STDIN_PATH),
-        location: "file",
+        location: crate::finding::Location::File,
     };
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();

@@ -9,5 +9,6 @@ mod lint;
 mod manners;
 mod revoke;
 mod rules;
+mod schema;
 mod staged;
 mod verify;
