@@ -173,6 +173,22 @@ pub enum Suppression {
     InlineAllow,
     /// The fingerprint is in the `--baseline` file.
     Baseline,
+    /// An `[[allow]]` entry of leakscope.toml accepts it, for this reason.
+    Allowlist { reason: Reason },
+}
+
+/// Why an `[[allow]]` entry accepts a finding. Reasons live for the whole run (config
+/// entries are read once; keeping them `'static` keeps [`Suppression`] `Copy`), so one
+/// read back from a report is kept too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Reason(pub &'static str);
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Reason(Box::leak(text.into_boxed_str())))
+    }
 }
 
 /// One secret at one place. The same type is written by every report and read back by

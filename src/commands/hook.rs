@@ -69,14 +69,14 @@ pub fn run(args: HookArgs) -> anyhow::Result<i32> {
                 _ => Foreign::Refuse,
             };
             let path = install(&repo, foreign)?;
-            println!(
-                "installed the leakscope pre-commit hook: {}",
+            crate::ui::print(&format!(
+                "installed the leakscope pre-commit hook: {}\n",
                 path.display()
-            );
+            ))?;
             Ok(EXIT_CLEAN)
         }
         HookAction::Uninstall { repo } => {
-            println!("{}", uninstall(&repo)?);
+            crate::ui::print(&format!("{}\n", uninstall(&repo)?))?;
             Ok(EXIT_CLEAN)
         }
     }
@@ -223,16 +223,16 @@ pub fn install(repo_path: &Path, foreign: Foreign) -> anyhow::Result<PathBuf> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if foreign == Foreign::Chain {
-                eprintln!(
-                    "leakscope: the previous hook was kept as {} and runs before leakscope",
+                crate::ui::note(format!(
+                    "the previous hook was kept as {} and runs before leakscope",
                     backup.display()
-                );
+                ));
                 kept = Some((CHAINED, name));
             } else {
-                eprintln!(
-                    "leakscope: the previous hook was kept as {}",
+                crate::ui::note(format!(
+                    "the previous hook was kept as {}",
                     backup.display()
-                );
+                ));
                 kept = Some((REPLACED, name));
             }
         }

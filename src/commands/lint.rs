@@ -30,35 +30,47 @@ pub struct LintArgs {
     /// Files or directories to lint.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    /// Policy file (default: leakscope.toml in the first directory given).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten, next_help_heading = "Working tree")]
+    pub walk: WalkArgs,
+    #[command(flatten, next_help_heading = "Policy")]
+    pub config: crate::config::ConfigArgs,
     /// Exit 1 when a finding at or above this severity is reported.
-    #[arg(long, value_enum, default_value_t = Severity::Warning)]
+    #[arg(long, value_enum, default_value_t = Severity::Warning, help_heading = "Policy")]
     pub fail_level: Severity,
     /// Print a lint's documentation (what it checks, why, an example, the fix) and exit.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Policy")]
     pub explain: Option<String>,
     /// List the lint ids and exit.
-    #[arg(long)]
+    #[arg(long, help_heading = "Policy")]
     pub list: bool,
+    #[command(flatten, next_help_heading = "Output")]
+    pub output: OutputArgs,
+    #[command(flatten, next_help_heading = "Suppression")]
+    pub baselines: BaselineArgs,
     /// Ask each found token's provider whether it is live and judge live ones (network
     /// calls only to the token's own provider: api.github.com, api.anaconda.org,
     /// repo.anaconda.cloud or anaconda.com, or the LEAKSCOPE_*_URL overrides).
-    #[arg(long)]
+    #[arg(long, help_heading = "Verify")]
     pub verify: bool,
-    #[command(flatten)]
-    pub network: crate::verify::NetworkFlags,
     /// Judge the live tokens in a `leakscope scan --verify --format json` report.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Verify")]
     pub scan_report: Option<PathBuf>,
-    #[command(flatten)]
-    pub walk: WalkArgs,
-    #[command(flatten)]
-    pub baselines: BaselineArgs,
+    #[command(flatten, next_help_heading = "Verify")]
+    pub network: crate::verify::NetworkFlags,
 }
+
+/// Examples shown after `lint --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  leakscope lint                         lint the working tree under the current directory
+  leakscope lint --list                  the lint ids, with their default severity
+  leakscope lint --explain token-echoed-in-ci   what a lint checks, why, and the fix
+  leakscope lint --verify                also judge live tokens (scopes, expiry, owner)
+  leakscope lint --format sarif -o lint.sarif   a report for code scanning
+  leakscope lint --fail-level error      exit 1 only for errors
+
+Policy: lint's tables of leakscope.toml, found from the linted root upwards (see --config).
+Exit status: 0 clean, 1 findings at or above --fail-level, 2 error.";
 
 pub fn run(args: LintArgs) -> anyhow::Result<i32> {
     if args.output.format == crate::report::Format::Html {
@@ -68,18 +80,25 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
         let Some(doc) = lint::doc(id) else {
             bail!("--explain {id}: unknown lint id (`leakscope lint --list` lists them)");
         };
-        print!("{}", doc.explain());
+        crate::ui::print(&doc.explain())?;
         return Ok(EXIT_CLEAN);
     }
     if args.list {
+        let mut out = crate::ui::stdout();
         for d in lint::all_docs() {
-            println!("{:<32} {:<8} {}", d.id, d.severity.as_str(), d.title);
+            writeln!(out, "{:<32} {:<8} {}", d.id, d.severity.as_str(), d.title)?;
         }
+        out.flush()?;
         return Ok(EXIT_CLEAN);
     }
     let started = Instant::now();
     let data = Data::builtin()?;
-    let policy = Policy::find_and_load(args.config.as_deref(), &args.paths, &data.facts)?;
+    let config = args.config.locate(&args.paths)?;
+    let policy = Policy::from_config(config.as_ref(), &data.facts)?;
+    if let Some(file) = &config {
+        // One file for both commands: scan's tables are checked here too.
+        crate::config::ScanConfig::parse(file)?;
+    }
     let matcher =
         Matcher::new(RuleSet::builtin()?).context("cannot build the keyword prefilter")?;
     let ctx = Context {
@@ -93,7 +112,10 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
         max_file_size: Some(MAX_LINT_FILE),
         ..args.walk.tree_options()
     };
-    options.exclude.extend(policy.exclude.iter().cloned());
+    // `[paths] exclude` is relative to the config file, as scan's excludes are.
+    if let Some(file) = &config {
+        options.exclude.extend(file.rebase_globs(&policy.exclude));
+    }
     let collected = lint_tree(&matcher, &ctx, &args.paths, &options, args.verify)?;
     let mut findings = collected.findings;
     let mut errors = collected.errors;

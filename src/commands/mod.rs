@@ -11,6 +11,7 @@ pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod schema;
+pub mod values;
 pub mod verify;
 
 use crate::report::{Format, ReportOptions};
@@ -60,8 +61,9 @@ impl OutputArgs {
                 )),
                 false,
             ),
+            // A closed pipe (`leakscope scan . | head`) ends the report quietly.
             None => (
-                Box::new(std::io::BufWriter::new(std::io::stdout())),
+                Box::new(crate::ui::stdout()),
                 std::io::stdout().is_terminal(),
             ),
         };
@@ -93,17 +95,23 @@ pub struct WalkArgs {
     /// Leave out paths matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Worker threads (0 = one per core).
-    #[arg(long, short = 'j', default_value_t = 0)]
+    /// Worker threads (0 = one per core; more than 4 per core is capped).
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N",
+          value_parser = values::parse_threads)]
     pub threads: usize,
 }
 
 impl WalkArgs {
+    /// `-j` as the pools get it: capped at a sane multiple of the cores (with a note).
+    pub fn threads(&self) -> usize {
+        values::effective_threads(self.threads)
+    }
+
     pub fn tree_options(&self) -> TreeOptions {
         TreeOptions {
             no_ignore: self.no_ignore,
             follow_links: self.follow,
-            threads: self.threads,
+            threads: self.threads(),
             exclude: self.exclude.clone(),
             ..TreeOptions::default()
         }

@@ -6,6 +6,7 @@ use crate::blob::{scan_bytes, Origin};
 use crate::matcher::Matcher;
 use crate::rules::{load_rule_file, rule_files, RuleSet};
 use anyhow::Context;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -32,6 +33,14 @@ pub enum RulesCommand {
 }
 
 pub fn run(args: RulesArgs) -> anyhow::Result<i32> {
+    // `rules list | head -1`: a closed pipe ends the listing quietly (see crate::ui).
+    let mut out = crate::ui::stdout();
+    let code = list_or_check(args, &mut out)?;
+    out.flush()?;
+    Ok(code)
+}
+
+fn list_or_check(args: RulesArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     match args.command {
         RulesCommand::List { rules, json } => {
             let set = rules.load()?;
@@ -47,14 +56,15 @@ pub fn run(args: RulesArgs) -> anyhow::Result<i32> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             } else {
                 for r in &set.rules {
                     let check = r.spec.validator.as_deref().unwrap_or("-");
-                    println!(
+                    writeln!(
+                        out,
                         "{:<34} {:<9} {:<18} {}",
                         r.spec.id, r.spec.provider, check, r.spec.name
-                    );
+                    )?;
                 }
             }
             Ok(EXIT_CLEAN)
@@ -79,17 +89,18 @@ pub fn run(args: RulesArgs) -> anyhow::Result<i32> {
                 .count();
             let failures = example_failures(set, &checked_sources)?;
             for failure in &failures {
-                println!("{failure}");
+                writeln!(out, "{failure}")?;
             }
             if failures.is_empty() {
-                println!("{} ok", crate::report::human::plural(count, "rule"));
+                writeln!(out, "{} ok", crate::report::human::plural(count, "rule"))?;
                 Ok(EXIT_CLEAN)
             } else {
-                println!(
+                writeln!(
+                    out,
                     "{} in {}",
                     crate::report::human::plural(failures.len(), "example failure"),
                     crate::report::human::plural(count, "rule")
-                );
+                )?;
                 Ok(EXIT_FINDINGS)
             }
         }

@@ -1,13 +1,16 @@
 //! `leakscope scan`: source → blob → matcher → finding → verdict → report.
 
-use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{values, BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::baseline;
+use crate::blob::{scan_reader, Origin};
+use crate::config::{ConfigArgs, ScanConfig};
+use crate::finding::Suppression;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, ScanKind, ScanMeta, Summary};
 use crate::rules::RuleSet;
 use crate::source::git::GitArgs;
 use crate::source::tree::{scan_tree, TreeOptions};
-use crate::source::{git, staged, ScanOutcome};
+use crate::source::{git, staged, ScanError, ScanOutcome};
 use crate::verify::{FailOn, VerifyFlags};
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -16,28 +19,44 @@ use std::time::Instant;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan (a repository with --git / --staged).
+    /// Files or directories to scan (`-` reads standard input; a repository with --git
+    /// / --staged).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub rules: RulesFlag,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Working tree")]
     pub walk: WalkArgs,
-    /// Skip files larger than this many bytes (counted in the summary).
-    #[arg(long, value_name = "BYTES")]
+    /// Skip files larger than SIZE (bytes, or with a suffix: 512k, 10M, 1G; counted in
+    /// the summary).
+    #[arg(long, value_name = "SIZE", value_parser = values::parse_size, help_heading = "Working tree")]
     pub max_file_size: Option<u64>,
-    #[command(flatten)]
-    pub baselines: BaselineArgs,
-    /// No progress on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "History")]
     pub git: GitArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Rules and config")]
+    pub rules: RulesFlag,
+    #[command(flatten, next_help_heading = "Rules and config")]
+    pub config: ConfigArgs,
+    #[command(flatten, next_help_heading = "Output")]
+    pub output: OutputArgs,
+    #[command(flatten, next_help_heading = "Suppression")]
+    pub baselines: BaselineArgs,
+    #[command(flatten, next_help_heading = "Verify")]
     pub verify: VerifyFlags,
 }
+
+/// Examples shown after `scan --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  leakscope scan                        the working tree under the current directory
+  leakscope scan --git .                every blob in the history of this repository
+  leakscope scan --git --range origin/main..HEAD .   what a pull request adds
+  leakscope scan --staged               what `git commit` would record now
+  cat build.log | leakscope scan -      standard input, shown as <stdin>
+  leakscope scan --format sarif -o leakscope.sarif   a report for code scanning
+  leakscope scan --verify --fail-on live   exit 1 only for tokens that still work
+  leakscope scan --write-baseline .leakscope-baseline.json   accept what is there today
+
+Configuration: leakscope.toml, found from the scanned root upwards (see --config).
+Exit status: 0 clean, 1 findings, 2 error.";
 
 /// `--rules FILE_OR_DIR`, shared by the commands that load token rules.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -60,9 +79,24 @@ impl RulesFlag {
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let started_at = crate::source::git_walk::rfc3339(crate::report::incidents::now(), 0);
-    let matcher = args.rules.matcher()?;
+    let config = match args.config.locate(&args.paths)? {
+        Some(file) => {
+            // One file for both commands: lint's tables are checked here too.
+            let facts = crate::lint::scopes::ScopeFacts::builtin()?;
+            crate::lint::policy::Policy::from_config(Some(&file), &facts)?;
+            ScanConfig::parse(&file)?
+        }
+        None => ScanConfig::default(),
+    };
+    let mut rules = args.rules.clone();
+    rules.rule_paths.extend(config.rules.iter().cloned());
+    let matcher = rules.matcher()?;
     let baseline_set = args.baselines.load()?;
-    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let progress = !crate::ui::quiet() && std::io::stderr().is_terminal();
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == STDIN_ARG);
+    if stdin && (args.git.git || args.git.staged) {
+        anyhow::bail!("-: standard input cannot be scanned with --git or --staged");
+    }
     if (args.git.git || args.git.staged)
         && (!args.walk.exclude.is_empty() || args.walk.follow || args.walk.no_ignore)
     {
@@ -70,13 +104,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             "--exclude, --follow and --no-ignore apply to working-tree scans, not to --git or --staged"
         );
     }
-    let outcome = if args.git.git {
+    let mut outcome = if args.git.git {
         let repo = match args.paths.as_slice() {
             [one] => one.clone(),
             _ => anyhow::bail!("--git takes one repository path"),
         };
         let mut git_args = args.git.clone();
-        git_args.threads = args.walk.threads;
+        git_args.threads = args.walk.threads();
         if git_args.max_blob_size.is_none() {
             git_args.max_blob_size = args.max_file_size;
         }
@@ -89,13 +123,29 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             files => staged::scan_staged(&matcher, std::path::Path::new("."), files)?,
         }
     } else {
-        let options = TreeOptions {
+        let mut options = TreeOptions {
             max_file_size: args.max_file_size,
             progress,
             ..args.walk.tree_options()
         };
-        scan_tree(&matcher, &args.paths, &options)?
+        options.exclude.extend(config.exclude.iter().cloned());
+        let files: Vec<PathBuf> = args
+            .paths
+            .iter()
+            .filter(|p| p.as_os_str() != STDIN_ARG)
+            .cloned()
+            .collect();
+        let mut outcome = if files.is_empty() {
+            Default::default()
+        } else {
+            scan_tree(&matcher, &files, &options)?
+        };
+        if stdin {
+            scan_stdin(&matcher, args.max_file_size, &mut outcome);
+        }
+        outcome
     };
+    apply_config(&config, &args, &mut outcome)?;
     let kind = if args.git.git {
         ScanKind::History
     } else if args.git.staged {
@@ -172,4 +222,106 @@ pub fn exit_code(report: &Report, verify: &VerifyFlags, baselines: &BaselineArgs
     }
 }
 
-use std::io::Write as _;
+/// Applies leakscope.toml's `[[allow]]` entries (findings kept, suppressed with the
+/// reason) and, for history and staged scans, whose blobs are not walked by path,
+/// `[scan] exclude` (findings at excluded paths dropped, and counted in a note).
+fn apply_config(
+    config: &ScanConfig,
+    args: &ScanArgs,
+    outcome: &mut ScanOutcome,
+) -> anyhow::Result<()> {
+    if config.allow.is_empty()
+        && (config.exclude_matcher.is_none() || !(args.git.git || args.git.staged))
+    {
+        return Ok(());
+    }
+    // Paths in reports are relative to the working directory for tree scans, to the
+    // repository's root for history and staged scans.
+    let relative_to = if args.git.git || args.git.staged {
+        let start = args
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let start = if args.git.staged && !start.is_dir() {
+            PathBuf::from(".")
+        } else {
+            start
+        };
+        let repo = git::discover_repo(&start)?;
+        repo.workdir().unwrap_or(repo.path()).to_path_buf()
+    } else {
+        PathBuf::from(".")
+    };
+    if args.git.git || args.git.staged {
+        if let Some(excluded) = &config.exclude_matcher {
+            let before = outcome.findings.len();
+            outcome.findings.retain(|f| {
+                !f.path
+                    .as_deref()
+                    .is_some_and(|p| excluded.matches(p, &relative_to))
+            });
+            let dropped = before - outcome.findings.len();
+            if dropped > 0 {
+                outcome.notes.push(format!(
+                    "{} at paths excluded by {} (scan.exclude) not reported",
+                    crate::report::human::plural(dropped, "finding"),
+                    config.source.as_deref().unwrap_or(crate::config::FILE_NAME)
+                ));
+            }
+        }
+    }
+    for f in outcome
+        .findings
+        .iter_mut()
+        .filter(|f| f.suppressed.is_none())
+    {
+        let path = f.path.as_deref().filter(|p| *p != STDIN_PATH);
+        if let Some(allow) = config.allowed(&f.fingerprint, path, &relative_to) {
+            f.suppressed = Some(Suppression::Allowlist {
+                reason: crate::finding::Reason(allow.reason),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The path argument that means standard input.
+const STDIN_ARG: &str = "-";
+/// How standard input is named in reports.
+pub const STDIN_PATH: &str = "<stdin>";
+
+/// Streams standard input through the blob scanner, chunk by chunk (memory stays at
+/// one chunk whatever the input's size), as the file `<stdin>`. With `--max-file-size`
+/// input beyond the limit is not read: it is counted as too large, as a file would be.
+fn scan_stdin(matcher: &Matcher, max_size: Option<u64>, outcome: &mut ScanOutcome) {
+    let mut buffer = Vec::new();
+    let origin = Origin {
+        path: Some(STDIN_PATH),
+        location: crate::finding::Location::File,
+    };
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    let limit = max_size.map_or(u64::MAX, |m| m.saturating_add(1));
+    let mut reader = (&mut lock).take(limit);
+    match scan_reader(matcher, &mut reader, origin, &mut buffer) {
+        Ok(scanned) if max_size.is_some_and(|m| scanned.bytes > m) => {
+            outcome.stats.skipped_too_large += 1;
+        }
+        Ok(scanned) if scanned.binary => outcome.stats.skipped_binary += 1,
+        Ok(mut scanned) => {
+            outcome.stats.files_scanned += 1;
+            outcome.stats.bytes_scanned += scanned.bytes;
+            outcome.findings.append(&mut scanned.findings);
+        }
+        Err(e) => outcome
+            .errors
+            .push(ScanError::at_path(STDIN_PATH, format!("cannot read: {e}"))),
+    }
+    outcome.notes.retain(|n| n != "no file was scanned");
+    if outcome.stats.files_scanned == 0 {
+        outcome.notes.push("no file was scanned".to_string());
+    }
+}
+
+use std::io::{Read as _, Write as _};

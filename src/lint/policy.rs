@@ -1,4 +1,5 @@
-//! The lint policy, `leakscope.toml` at the scanned root or `--config FILE`:
+//! The lint policy: lint's tables of `leakscope.toml` (found as [`crate::config`] says,
+//! or `--config FILE`):
 //!
 //! ```toml
 //! [scopes]                     # scopes a token request may ask for; others are errors
@@ -22,10 +23,11 @@
 use anyhow::anyhow;
 use serde::Deserialize;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use toml::Spanned;
 
-pub const FILE_NAME: &str = "leakscope.toml";
+use crate::config::line_col;
+pub use crate::config::FILE_NAME;
 pub const DEFAULT_MAX_LIFETIME_DAYS: u64 = 365;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,11 @@ struct RawPolicy {
     lints: RawLints,
     #[serde(default)]
     paths: RawPaths,
+    // Scan's tables of the same file: read and checked by crate::config.
+    #[serde(default, rename = "scan")]
+    _scan: serde::de::IgnoredAny,
+    #[serde(default, rename = "allow")]
+    _allow: serde::de::IgnoredAny,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,15 +101,7 @@ struct RawLints {
 #[serde(deny_unknown_fields)]
 struct RawPaths {
     #[serde(default)]
-    exclude: Vec<String>,
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, col)
+    exclude: Vec<Spanned<String>>,
 }
 
 impl Policy {
@@ -170,6 +169,14 @@ impl Policy {
                 }
                 Ok(out)
             };
+        let file = crate::config::ConfigFile {
+            path: PathBuf::from(name),
+            name: name.to_string(),
+            text: text.to_string(),
+        };
+        for glob in &raw.paths.exclude {
+            crate::config::check_glob(&file, "paths.exclude", glob)?;
+        }
         let disabled = lint_ids(raw.lints.disable, "disable")?;
         let raised = lint_ids(raw.lints.error, "error")?;
         Ok(Policy {
@@ -179,33 +186,24 @@ impl Policy {
             max_lifetime_days,
             disabled,
             raised,
-            exclude: raw.paths.exclude,
+            exclude: raw
+                .paths
+                .exclude
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
         })
     }
 
-    /// Loads `--config FILE` if given, else `leakscope.toml` in the first root that is a
-    /// directory, else the defaults.
-    pub fn find_and_load(
-        config: Option<&Path>,
-        roots: &[PathBuf],
+    /// The policy of a config file (see [`crate::config`]), or the defaults without one.
+    pub fn from_config(
+        file: Option<&crate::config::ConfigFile>,
         facts: &super::scopes::ScopeFacts,
     ) -> anyhow::Result<Policy> {
-        let path = match config {
-            Some(p) => p.to_path_buf(),
-            None => match roots
-                .iter()
-                .filter(|r| r.is_dir())
-                .map(|r| r.join(FILE_NAME))
-                .find(|p| p.is_file())
-            {
-                Some(p) => p,
-                None => return Ok(Policy::default()),
-            },
-        };
-        let name = crate::source::tree::display_path(&path);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow!("{name}: cannot read policy file: {e}"))?;
-        Policy::parse(&text, &name, facts)
+        match file {
+            Some(file) => Policy::parse(&file.text, &file.name, facts),
+            None => Ok(Policy::default()),
+        }
     }
 }
 

@@ -56,7 +56,7 @@ impl LintReport {
         for f in &self.findings {
             match f.suppressed {
                 Some(Suppression::InlineAllow) => inline += 1,
-                Some(Suppression::Baseline) => baseline += 1,
+                Some(Suppression::Baseline | Suppression::Allowlist { .. }) => baseline += 1,
                 None => counts[f.severity as usize] += 1,
             }
         }
@@ -184,6 +184,7 @@ fn sarif_result(f: &LintFinding) -> SarifResult {
         suppression: f.suppressed.map(|s| match s {
             Suppression::Baseline => ("external", "in the leakscope baseline".to_string()),
             Suppression::InlineAllow => ("inSource", "leakscope:allow comment".to_string()),
+            Suppression::Allowlist { reason } => ("external", reason.0.to_string()),
         }),
         properties: json!({"severity": f.severity.as_str(), "suggestion": f.suggestion}),
     }

@@ -30,7 +30,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
         human_bytes(s.stats.bytes_scanned),
         s.duration_ms
     );
-    let suppressed = s.suppressed_inline + s.suppressed_baseline;
+    let suppressed = s.suppressed_inline + s.suppressed_baseline + s.suppressed_allowlist;
     if suppressed > 0 {
         line.push_str(&format!(", {suppressed} suppressed"));
     }

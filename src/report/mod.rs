@@ -96,6 +96,8 @@ pub struct Summary {
     pub findings: usize,
     pub suppressed_inline: usize,
     pub suppressed_baseline: usize,
+    /// Accepted by an `[[allow]]` entry of leakscope.toml.
+    pub suppressed_allowlist: usize,
     pub errors: usize,
     /// Verified-live findings, when `--verify` ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +175,11 @@ impl Report {
             .findings
             .iter()
             .filter(|f| f.suppressed == Some(Suppression::Baseline))
+            .count();
+        self.summary.suppressed_allowlist = self
+            .findings
+            .iter()
+            .filter(|f| matches!(f.suppressed, Some(Suppression::Allowlist { .. })))
             .count();
         self.summary.errors = self.errors.len();
         if self.findings.iter().any(|f| f.verdict.is_some()) {
@@ -365,6 +372,10 @@ fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
         suppression: f.suppressed.map(|s| match s {
             Suppression::Baseline => ("external", "in the leakscope baseline".to_string()),
             Suppression::InlineAllow => ("inSource", "leakscope:allow comment".to_string()),
+            Suppression::Allowlist { reason } => (
+                "external",
+                format!("allowed in leakscope.toml: {}", reason.0),
+            ),
         }),
         properties,
     }

@@ -63,8 +63,10 @@ pub struct GitArgs {
     /// or since --since REV).
     #[arg(long, value_name = "NAME", requires = "git", conflicts_with = "range")]
     pub branch: Option<String>,
-    /// With --git: skip (and count) blobs larger than BYTES [default: 268435456].
-    #[arg(long, value_name = "BYTES", requires = "git")]
+    /// With --git: skip (and count) blobs larger than SIZE (bytes, or 512k, 10M, 1G)
+    /// [default: 256M].
+    #[arg(long, value_name = "SIZE", requires = "git",
+          value_parser = crate::commands::values::parse_size)]
     pub max_blob_size: Option<u64>,
     /// With --git: also scan the history of each checked-out submodule.
     #[arg(long, requires = "git")]

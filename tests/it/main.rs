@@ -8,6 +8,7 @@ mod ci;
 mod cli;
 mod git;
 mod lint;
+mod manners;
 mod revoke;
 mod rules;
 mod schema;
