@@ -269,11 +269,49 @@ fn make_finding(
         end_column,
         fingerprint: fingerprint(&rule.spec.id, &secret),
         snippet: snippet(bytes, line_start, line_end, m, all),
+        url_host: url_host(&bytes[line_start..m.start]),
         secret: Secret::new(secret),
         commit: None,
         suppressed: allowed.then_some(Suppression::InlineAllow),
         verdict: None,
     }
+}
+
+/// The host of the URL that ends in `/t/` just before a secret (`before` is the line up
+/// to the secret): `conda.anaconda.org` for `https://conda.anaconda.org/t/<T>`,
+/// `mirror.example.com` for `https://mirror.example.com/anaconda.org/t/<T>`. `None`
+/// when the secret does not follow `/t/`; `Some("")` when it does but no host can be
+/// told (the URL began before the line or has no host), which no provider accepts.
+pub fn url_host(before: &[u8]) -> Option<String> {
+    let before = before.strip_suffix(b"/t/")?;
+    // The URL starts after the last character that cannot be part of one.
+    let start = before
+        .iter()
+        .rposition(|&b| b.is_ascii_whitespace() || b"\"'`<>()[]{},;=|^".contains(&b))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let url = &before[start..];
+    let rest = match memchr::memmem::find(url, b"://") {
+        Some(i) => &url[i + 3..],
+        None => url,
+    };
+    // A backslash ends the authority too: URL parsers read it as `/` in http(s) URLs,
+    // so `https://evil.com\@conda.anaconda.org/t/` goes to evil.com.
+    let authority_end = rest
+        .iter()
+        .position(|b| b"/?#\\".contains(b))
+        .unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host_port = match memchr::memrchr(b'@', authority) {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    let host = match memchr::memrchr(b':', host_port) {
+        Some(i) if !host_port.starts_with(b"[") => &host_port[..i],
+        _ => host_port,
+    };
+    let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+    Some(host.trim_end_matches('.').to_string())
 }
 
 /// The line around a secret, at most [`SNIPPET_WIDTH`] characters, with this secret

@@ -133,6 +133,10 @@ pub struct Finding {
     pub fingerprint: String,
     /// The line, cut to a readable width, with the secret redacted.
     pub snippet: String,
+    /// The host of the channel URL the secret sits in (`https://HOST/t/<token>/…`), when
+    /// it sits in one: verification sends a `/t/` token only to its provider's hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_host: Option<String>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use super::scan::RulesFlag;
 use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::blob::{scan_bytes, Origin};
 use crate::finding::{fingerprint, redact, CommitInfo, Finding, Secret};
+use crate::input::MAX_INPUT_BYTES;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, Summary};
 use crate::source::ScanError;
@@ -71,6 +72,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
     let mut inputs = load_inputs(&args.input, &matcher)?;
     let verifier = Verifier::new(policy)?;
     let checked = crate::verify::verify_with(&verifier, &mut inputs.findings);
+    let redactor = crate::redact::for_findings(&inputs.findings);
+    crate::redact::scrub_report(&redactor, &mut inputs.findings, &mut inputs.errors, &mut []);
     let exit = exit_code(&inputs);
     let mut report = into_report(inputs, started, checked);
     report.recount();
@@ -138,9 +141,9 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
     }
     let mut inputs = Inputs::default();
     if let Some(path) = &args.input {
-        let text = read_input(path, "--input")?;
+        let reader = crate::input::open_limited(path, "--input", MAX_INPUT_BYTES)?;
         let parsed =
-            parse_findings(&text).with_context(|| format!("--input {}", path.display()))?;
+            parse_findings(reader).with_context(|| format!("--input {}", path.display()))?;
         recover_secrets(parsed, matcher, &args.root, &mut inputs);
     }
     for (n, token) in args.tokens.iter().enumerate() {
@@ -153,7 +156,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
         }
     }
     if let Some(path) = &args.tokens_file {
-        let text = read_input(path, "--tokens-file")?;
+        let text = crate::input::read_text(path, "--tokens-file", MAX_INPUT_BYTES)?;
         let display = path.display().to_string();
         for (n, line) in text.lines().enumerate() {
             let token = line.trim();
@@ -177,19 +180,6 @@ fn unrecognised(token: &str) -> String {
         "{} is not recognised by any rule as a GitHub or Anaconda token; nothing was sent",
         redact(token.trim())
     )
-}
-
-fn read_input(path: &Path, flag: &str) -> anyhow::Result<String> {
-    let mut text = String::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .with_context(|| format!("{flag} -: cannot read stdin"))?;
-    } else {
-        text = std::fs::read_to_string(path)
-            .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
-    }
-    Ok(text)
 }
 
 /// Contexts a bare token is tried in, so that rules which need a context word (40-hex
@@ -262,6 +252,8 @@ struct InputFinding {
     #[serde(default)]
     snippet: String,
     #[serde(default)]
+    url_host: Option<String>,
+    #[serde(default)]
     commit: Option<String>,
     #[serde(default)]
     author: String,
@@ -277,13 +269,22 @@ struct InputFinding {
     other_paths: usize,
 }
 
-/// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON lines.
-fn parse_findings(text: &str) -> anyhow::Result<Vec<InputFinding>> {
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Ok(Vec::new());
-    }
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+/// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON
+/// lines, read as a stream of JSON values: a JSON lines file is parsed one value at a
+/// time, never held whole as text.
+fn parse_findings(reader: impl Read) -> anyhow::Result<Vec<InputFinding>> {
+    let reader = std::io::BufReader::new(reader);
+    let mut out = Vec::new();
+    let values = serde_json::Deserializer::from_reader(reader).into_iter::<serde_json::Value>();
+    for value in values {
+        let value = match value {
+            Ok(value) => value,
+            Err(err) if err.is_io() => bail!("cannot read: {err}"),
+            Err(err) => bail!(
+                "line {}: not a leakscope finding in JSON ({err})",
+                err.line()
+            ),
+        };
         let list = match value {
             serde_json::Value::Object(mut doc) if doc.contains_key("findings") => {
                 doc.remove("findings").unwrap_or_default()
@@ -291,17 +292,9 @@ fn parse_findings(text: &str) -> anyhow::Result<Vec<InputFinding>> {
             value @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![value]),
             value => value,
         };
-        return serde_json::from_value(list)
-            .context("not a list of leakscope findings (expected `scan --format json` output)");
-    }
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let finding = serde_json::from_str(line)
-            .with_context(|| format!("line {}: not a leakscope finding in JSON", n + 1))?;
-        out.push(finding);
+        let findings: Vec<InputFinding> = serde_json::from_value(list)
+            .context("not a list of leakscope findings (expected `scan --format json` output)")?;
+        out.extend(findings);
     }
     Ok(out)
 }
@@ -318,7 +311,7 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
             && fingerprint(&input.rule, &input.secret) == input.fingerprint
         {
             // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
-            Ok(input.secret.clone())
+            Ok((input.secret.clone(), input.url_host.clone()))
         } else {
             recover_one(&input, matcher, root, &mut rescanned, inputs)
         };
@@ -338,6 +331,7 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
             secret: Secret::new(""),
             fingerprint: input.fingerprint.clone(),
             snippet: input.snippet.clone(),
+            url_host: input.url_host.clone(),
             commit: input.commit.clone().map(|commit| CommitInfo {
                 commit,
                 author: input.author.clone(),
@@ -351,7 +345,10 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
             verdict: None,
         };
         match recovered {
-            Ok(secret) => finding.secret = Secret::new(secret),
+            Ok((secret, url_host)) => {
+                finding.secret = Secret::new(secret);
+                finding.url_host = url_host;
+            }
             Err(why) => {
                 let place = format!(
                     "{}:{}",
@@ -377,7 +374,7 @@ fn recover_one(
     root: &Path,
     rescanned: &mut HashMap<String, Result<Vec<Finding>, String>>,
     inputs: &mut Inputs,
-) -> Result<String, String> {
+) -> Result<(String, Option<String>), String> {
     if input.fingerprint.is_empty() {
         return Err("the finding has no fingerprint to match".into());
     }
@@ -388,32 +385,51 @@ fn recover_one(
             input.location
         ));
     };
-    let found = rescanned.entry(path.clone()).or_insert_with(|| {
-        let full = root.join(path);
-        match std::fs::read(&full) {
-            Ok(bytes) => {
-                inputs.files_read += 1;
-                inputs.bytes_read += bytes.len() as u64;
-                let origin = Origin {
-                    path: Some(path),
-                    location: "file",
-                };
-                Ok(scan_bytes(matcher, &bytes, origin))
-            }
-            Err(err) => Err(format!("cannot read {}: {err}", full.display())),
-        }
-    });
+    let found = rescanned
+        .entry(path.clone())
+        .or_insert_with(|| rescan_file(matcher, &root.join(path), path, inputs));
     let findings = found.as_ref().map_err(|e| e.clone())?;
     findings
         .iter()
         .find(|f| f.fingerprint == input.fingerprint)
-        .map(|f| f.secret.expose().to_string())
+        .map(|f| (f.secret.expose().to_string(), f.url_host.clone()))
         .ok_or_else(|| {
             format!(
                 "{path} no longer holds this secret (changed since the scan, or a git-history \
                  finding); re-run the scan with --show-secrets and pass its output"
             )
         })
+}
+
+/// Re-scans one file named by a finding. The path comes from a findings file, which
+/// anyone could have written: only a regular file is opened (never a FIFO or a device
+/// such as /dev/zero), it is streamed, and at most [`MAX_RECOVER_BYTES`] are read.
+fn rescan_file(
+    matcher: &Matcher,
+    full: &Path,
+    path: &str,
+    inputs: &mut Inputs,
+) -> Result<Vec<Finding>, String> {
+    use crate::input::{open_regular, MAX_RECOVER_BYTES};
+    let file = open_regular(full)?;
+    let mut reader = file.take(MAX_RECOVER_BYTES + 1);
+    let origin = Origin {
+        path: Some(path),
+        location: "file",
+    };
+    let mut buffer = Vec::new();
+    let scanned = crate::blob::scan_reader(matcher, &mut reader, origin, &mut buffer)
+        .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+    if scanned.bytes > MAX_RECOVER_BYTES {
+        return Err(format!(
+            "{} is larger than {} MiB, the limit for re-reading a file",
+            full.display(),
+            MAX_RECOVER_BYTES >> 20
+        ));
+    }
+    inputs.files_read += 1;
+    inputs.bytes_read += scanned.bytes;
+    Ok(scanned.findings)
 }
 
 #[cfg(test)]
@@ -457,16 +473,23 @@ mod tests {
     fn parses_json_report_array_and_jsonl() {
         let one = r#"{"rule":"github.classic-pat","fingerprint":"ab","secret":"ghp_Ab…(40 chars)","path":"a.txt","line":2}"#;
         assert_eq!(
-            parse_findings(&format!("{{\"findings\":[{one}],\"summary\":{{}}}}"))
+            parse_findings(format!("{{\"findings\":[{one}],\"summary\":{{}}}}").as_bytes())
                 .unwrap()
                 .len(),
             1
         );
-        assert_eq!(parse_findings(&format!("[{one},{one}]")).unwrap().len(), 2);
         assert_eq!(
-            parse_findings(&format!("{one}\n{one}\n\n")).unwrap().len(),
+            parse_findings(format!("[{one},{one}]").as_bytes())
+                .unwrap()
+                .len(),
             2
         );
-        assert!(parse_findings("not json\n").is_err());
+        assert_eq!(
+            parse_findings(format!("{one}\n{one}\n\n").as_bytes())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(parse_findings(&b"not json\n"[..]).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! Every format redacts secrets unless `--show-secrets` was given; the redaction is done
 //! by [`crate::finding::Secret`] itself, and only [`finding_json`] swaps the value back in.
 
+pub mod escape;
 pub mod human;
 pub mod sarif;
 

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod git;
+mod hostile;
 mod lint;
 mod revoke;
 mod rules;
