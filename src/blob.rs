@@ -86,21 +86,42 @@ pub fn scan_reader(
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<StreamScan> {
+    scan_chunks(matcher, reader, origin, buffer, true, CHUNK_SIZE)
+}
+
+/// [`scan_reader`] for text already known to be text (decoded UTF-16).
+fn scan_text(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<StreamScan> {
+    scan_chunks(matcher, reader, origin, buffer, false, CHUNK_SIZE)
+}
+
+fn scan_chunks(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+    detect: bool,
+    chunk: usize,
+) -> std::io::Result<StreamScan> {
     let mut result = StreamScan::default();
     let mut raw = Vec::new();
     buffer.clear();
     let mut carried = Carried::default();
     // Matches starting before this offset were reported by the previous chunk.
     let mut reported_before = 0usize;
-    let mut first_chunk = true;
+    let mut first_chunk = detect;
     loop {
         let filled_before = buffer.len();
-        let eof = fill(reader, buffer, CHUNK_SIZE + filled_before)?;
+        let eof = fill(reader, buffer, chunk + filled_before)?;
         result.bytes += (buffer.len() - filled_before) as u64;
         if first_chunk {
             first_chunk = false;
             if let Some(big_endian) = utf16_bom(buffer) {
-                return scan_utf16(matcher, reader, origin, buffer, big_endian, result);
+                return scan_utf16(matcher, reader, origin, buffer, big_endian);
             }
             if looks_binary(buffer) {
                 result.binary = true;
@@ -158,38 +179,105 @@ fn utf16_bom(bytes: &[u8]) -> Option<bool> {
     }
 }
 
-/// Largest UTF-16 file decoded whole; larger ones are skipped as binary.
-const MAX_UTF16: u64 = 64 << 20;
-
-/// Decodes a UTF-16 file to UTF-8 and scans that, so lines and columns are those of
-/// the text a user sees.
+/// Decodes a UTF-16 file to UTF-8 on the fly and scans that in chunks like any other
+/// text, so lines and columns are those of the text a user sees and memory stays one
+/// chunk per worker whatever the file size. `bytes` counts the decoded UTF-8.
 fn scan_utf16(
     matcher: &Matcher,
     reader: &mut dyn Read,
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
     big_endian: bool,
-    mut result: StreamScan,
 ) -> std::io::Result<StreamScan> {
-    let more = reader.take(MAX_UTF16).read_to_end(buffer)?;
-    result.bytes += more as u64;
-    if buffer.len() as u64 >= MAX_UTF16 {
-        result.binary = true;
-        return Ok(result);
-    }
-    let units = buffer[2..].chunks_exact(2).map(|pair| {
-        let pair = [pair[0], pair[1]];
-        if big_endian {
-            u16::from_be_bytes(pair)
-        } else {
-            u16::from_le_bytes(pair)
+    let head = std::mem::take(buffer).split_off(2);
+    let mut decoded = Utf16Reader::new(std::io::Cursor::new(head).chain(reader), big_endian);
+    scan_text(matcher, &mut decoded, origin, buffer)
+}
+
+/// A reader of UTF-8 over a reader of UTF-16 (lone surrogates and a trailing odd byte
+/// become U+FFFD, as `char::decode_utf16` with replacement would).
+pub struct Utf16Reader<R> {
+    inner: R,
+    big_endian: bool,
+    /// Decoded bytes not yet handed out.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Raw bytes read but not yet decoded (an odd byte, or a high surrogate).
+    raw: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    pub fn new(inner: R, big_endian: bool) -> Self {
+        Utf16Reader {
+            inner,
+            big_endian,
+            out: Vec::new(),
+            out_pos: 0,
+            raw: Vec::new(),
+            eof: false,
         }
-    });
-    let text: String = char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
-    result.findings = scan_bytes(matcher, text.as_bytes(), origin);
-    Ok(result)
+    }
+
+    /// Reads one block of raw bytes and decodes what is complete of it.
+    fn refill(&mut self) -> std::io::Result<()> {
+        self.out.clear();
+        self.out_pos = 0;
+        let mut block = [0u8; 64 << 10];
+        let got = loop {
+            match self.inner.read(&mut block) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if got == 0 {
+            self.eof = true;
+        }
+        self.raw.extend_from_slice(&block[..got]);
+        let whole = self.raw.len() / 2 * 2;
+        let mut units: Vec<u16> = self.raw[..whole]
+            .chunks_exact(2)
+            .map(|pair| {
+                let pair = [pair[0], pair[1]];
+                if self.big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            })
+            .collect();
+        let mut keep_from = whole;
+        // A high surrogate at the end of the block waits for its pair.
+        if !self.eof && units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
+            units.pop();
+            keep_from -= 2;
+        }
+        let mut text = String::with_capacity(units.len());
+        text.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+        if self.eof && keep_from < self.raw.len() {
+            text.push(char::REPLACEMENT_CHARACTER);
+            keep_from = self.raw.len();
+        }
+        self.out.extend_from_slice(text.as_bytes());
+        self.raw.drain(..keep_from);
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.out_pos == self.out.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
 }
 
 /// Characters as reports count them: code points, an invalid byte sequence as one.
@@ -367,3 +455,7 @@ fn snippet(
     };
     format!("{}{}{}", before.trim_start(), ours, after)
 }
+
+#[cfg(test)]
+#[path = "blob_fuzz.rs"]
+mod fuzz;
