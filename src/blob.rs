@@ -351,6 +351,7 @@ fn make_finding(
         rule_name: rule.spec.name.clone(),
         provider: rule.spec.provider.clone(),
         path: origin.path.map(str::to_string),
+        path_bytes: None,
         location: origin.location.to_string(),
         line,
         column,

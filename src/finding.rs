@@ -121,7 +121,12 @@ pub struct Finding {
     /// Path relative to the scan root (or as given), `/`-separated; `None` for a
     /// commit message.
     pub path: Option<String>,
-    /// `"file"`, `"blob"`, `"staged"` or `"commit-message"`.
+    /// The path's bytes in hex, when they are not UTF-8 (`path` then shows U+FFFD in
+    /// their place): a file name is never silently changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
+    /// `"file"`, `"blob"`, `"staged"`, `"commit-message"`, `"path"` (a secret in a file
+    /// name) or `"author"` (in a commit's author name or email).
     pub location: String,
     /// 1-based line of the secret's first character.
     pub line: usize,

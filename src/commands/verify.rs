@@ -320,6 +320,7 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
             rule_name: input.rule_name.clone(),
             provider: input.provider.clone(),
             path: input.path.clone(),
+            path_bytes: None,
             location: if input.location.is_empty() {
                 "file".into()
             } else {

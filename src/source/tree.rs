@@ -181,6 +181,25 @@ fn split_walk_error(err: &ignore::Error) -> (Option<String>, String) {
     }
 }
 
+/// The bytes of a path that is not valid UTF-8, in hex (as shown, without a leading
+/// `./`), so a report can name the file exactly; `None` for a UTF-8 path.
+pub fn path_bytes(path: &Path) -> Option<String> {
+    if path.to_str().is_some() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let bytes = bytes.strip_prefix(b"./").unwrap_or(bytes);
+        Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 pub fn display_path(path: &Path) -> String {
     let text = path.to_string_lossy();
     let text = text.strip_prefix("./").unwrap_or(&text);
@@ -209,7 +228,11 @@ pub fn scan_tree(
         thread_local! {
             static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        let raw_path = path_bytes(file.path);
         let mut in_name = path_findings(matcher, &file.display);
+        for f in &mut in_name {
+            f.path_bytes.clone_from(&raw_path);
+        }
         if !in_name.is_empty() {
             findings
                 .lock()
@@ -220,6 +243,9 @@ pub fn scan_tree(
             let mut buffer = buffer.borrow_mut();
             match scan_file(matcher, &file, options, &mut buffer, &counters) {
                 Ok(mut found) if !found.is_empty() => {
+                    for f in &mut found {
+                        f.path_bytes.clone_from(&raw_path);
+                    }
                     findings
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())

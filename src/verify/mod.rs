@@ -536,6 +536,7 @@ mod tests {
             rule_name: rule.into(),
             provider: provider.into(),
             path: Some("a".into()),
+            path_bytes: None,
             location: "file".into(),
             line: 1,
             column: 1,

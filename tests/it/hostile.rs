@@ -506,3 +506,103 @@ fn a_rule_with_200k_keywords_loads() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert_eq!(r.json()["findings"][0]["rule"], "user.many");
 }
+
+/// A file name that is not UTF-8 keeps its bytes: `path_bytes` (hex) beside the lossy
+/// `path`, so the report names the file exactly.
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_names_keep_their_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_token("ghp_", 9601);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.env");
+    std::fs::write(dir.path().join(name), format!("T={token}\n")).unwrap();
+    let runs = every_format(
+        dir.path(),
+        &["scan", ".", "-q"],
+        &["json", "jsonl", "human"],
+    );
+    assert_no_token(&runs, &[&token]);
+    let f = &runs[0].1.json()["findings"][0];
+    assert_eq!(f["path"], "caf\u{fffd}.env", "{f}");
+    assert_eq!(f["path_bytes"], "636166e92e656e76", "{f}");
+    let line: Value = serde_json::from_str(runs[1].1.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["path_bytes"], "636166e92e656e76");
+}
+
+/// A UTF-16 file larger than the old 64 MiB whole-file limit is streamed and scanned,
+/// not skipped as binary; the token at its end is found at its line.
+#[test]
+fn a_large_utf16_file_is_streamed_and_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_token("ghp_", 9701);
+    let lines = 11_500_000; // "a\r\n" x 11.5 M = 69 MB of UTF-16, over the old 64 MiB
+    let mut data = vec![0xFF, 0xFE];
+    data.extend(b"a\0\r\0\n\0".repeat(lines));
+    for unit in format!("T={token}\r\n").encode_utf16() {
+        data.extend(unit.to_le_bytes());
+    }
+    std::fs::write(dir.path().join("big.txt"), data).unwrap();
+    let r = run(&mut leakscope(
+        dir.path(),
+        &["scan", ".", "-q", "--format", "json"],
+    ));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let json = r.json();
+    assert_eq!(json["summary"]["skipped_binary"], 0);
+    assert_eq!(json["findings"][0]["line"], lines + 1);
+    assert_eq!(json["findings"][0]["column"], 3);
+    assert!(!r.text().contains(&token));
+}
+
+/// A token in a commit's author name or email is a finding (location `author`) and is
+/// redacted wherever the author is shown.
+#[test]
+fn tokens_in_commit_authors_are_findings_and_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_token("ghp_", 9801);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", format!("Mallory {token}"))
+            .env("GIT_AUTHOR_EMAIL", "m@example.test")
+            .env("GIT_COMMITTER_NAME", "C")
+            .env("GIT_COMMITTER_EMAIL", "c@example.test")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(dir.path().join("a.txt"), "hello\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "first"]);
+    let runs = every_format(
+        dir.path(),
+        &["scan", ".", "--git", "-q"],
+        &["human", "json", "jsonl", "sarif"],
+    );
+    assert_no_token(&runs, &[&token]);
+    let json = runs[1].1.json();
+    let authors: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["location"] == "author")
+        .collect();
+    assert_eq!(authors.len(), 1, "{json}");
+    assert!(
+        authors[0]["author"]
+            .as_str()
+            .unwrap()
+            .starts_with("Mallory ghp_"),
+        "{json}"
+    );
+    assert_eq!(runs[1].1.code, 1);
+}
