@@ -51,7 +51,13 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("leakscope: error: {err:#}");
+            // The message may quote a path or a line from the input (a gitdir line, a
+            // file named after a token): bare tokens redacted, controls escaped.
+            let text = crate::redact::redact_token_shapes(&format!("{err:#}"));
+            eprintln!(
+                "leakscope: error: {}",
+                crate::report::escape::terminal(&text)
+            );
             EXIT_ERROR
         }
     }

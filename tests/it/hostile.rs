@@ -606,3 +606,20 @@ fn tokens_in_commit_authors_are_findings_and_redacted() {
     );
     assert_eq!(runs[1].1.code, 1);
 }
+
+/// A fatal error quoting the input (here a `.git` file whose gitdir line holds a token
+/// and an escape sequence) shows neither whole.
+#[test]
+fn fatal_errors_redact_tokens_and_escape_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_token("ghp_", 9901);
+    std::fs::write(
+        dir.path().join(".git"),
+        format!("gitdir: /nowhere/{token}/\x1b[2Jrepo\n"),
+    )
+    .unwrap();
+    let r = run(&mut leakscope(dir.path(), &["scan", ".", "--git", "-q"]));
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(!r.text().contains(&token), "{}", r.text());
+    assert!(!r.stderr.contains('\x1b'), "{}", r.stderr);
+}
