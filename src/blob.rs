@@ -235,31 +235,60 @@ impl<R: Read> Utf16Reader<R> {
             self.eof = true;
         }
         self.raw.extend_from_slice(&block[..got]);
-        let whole = self.raw.len() / 2 * 2;
-        let mut units: Vec<u16> = self.raw[..whole]
-            .chunks_exact(2)
-            .map(|pair| {
-                let pair = [pair[0], pair[1]];
-                if self.big_endian {
-                    u16::from_be_bytes(pair)
+        let raw = &self.raw;
+        let big_endian = self.big_endian;
+        let unit = |i: usize| {
+            let pair = [raw[i], raw[i + 1]];
+            if big_endian {
+                u16::from_be_bytes(pair)
+            } else {
+                u16::from_le_bytes(pair)
+            }
+        };
+        // decode_utf16 with replacement, by hand: ASCII (most of such files) costs a
+        // byte push, and a high surrogate at the end of the block waits for its pair.
+        let mut i = 0;
+        let mut utf8 = [0u8; 4];
+        while i + 2 <= raw.len() {
+            let u = unit(i);
+            if u < 0x80 {
+                self.out.push(u as u8);
+                i += 2;
+                continue;
+            }
+            let c = if (0xD800..0xDC00).contains(&u) {
+                if i + 4 <= raw.len() {
+                    let low = unit(i + 2);
+                    if (0xDC00..0xE000).contains(&low) {
+                        i += 2;
+                        let code =
+                            0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                        char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    }
+                } else if !self.eof {
+                    break;
                 } else {
-                    u16::from_le_bytes(pair)
+                    char::REPLACEMENT_CHARACTER
                 }
-            })
-            .collect();
-        let mut keep_from = whole;
-        // A high surrogate at the end of the block waits for its pair.
-        if !self.eof && units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
-            units.pop();
-            keep_from -= 2;
+            } else {
+                char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER)
+            };
+            self.out
+                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            i += 2;
         }
-        let mut text = String::with_capacity(units.len());
-        text.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
-        if self.eof && keep_from < self.raw.len() {
-            text.push(char::REPLACEMENT_CHARACTER);
-            keep_from = self.raw.len();
+        let mut keep_from = i;
+        if self.eof && keep_from < raw.len() {
+            // A high surrogate or an odd byte at the very end.
+            self.out.extend_from_slice(
+                char::REPLACEMENT_CHARACTER
+                    .encode_utf8(&mut utf8)
+                    .as_bytes(),
+            );
+            keep_from = raw.len();
         }
-        self.out.extend_from_slice(text.as_bytes());
         self.raw.drain(..keep_from);
         Ok(())
     }
