@@ -623,3 +623,32 @@ fn fatal_errors_redact_tokens_and_escape_controls() {
     assert!(!r.text().contains(&token), "{}", r.text());
     assert!(!r.stderr.contains('\x1b'), "{}", r.stderr);
 }
+
+/// `scan --staged` reports a token in the name of a staged file, redacted.
+#[test]
+fn a_staged_file_named_after_a_token_is_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = github_token("ghp_", 9911);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(dir.path().join(format!("{token}.txt")), "hello\n").unwrap();
+    git(&["add", "-A"]);
+    let runs = every_format(dir.path(), &["scan", "--staged", "-q"], &["human", "json"]);
+    assert_no_token(&runs, &[&token]);
+    let json = runs[1].1.json();
+    assert_eq!(json["findings"][0]["location"], "path", "{json}");
+    assert_eq!(runs[1].1.code, 1);
+}
