@@ -40,7 +40,7 @@ fn matcher() -> &'static Matcher {
 
 const ORIGIN: Origin<'static> = Origin {
     path: Some("fuzz.txt"),
-    location: "file",
+    location: crate::finding::Location::File,
 };
 
 /// Filler that no built-in rule can match (no keyword can be spelled from it) but that

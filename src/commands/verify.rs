@@ -11,14 +11,13 @@
 use super::scan::RulesFlag;
 use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::blob::{scan_bytes, Origin};
-use crate::finding::{fingerprint, redact, CommitInfo, Finding, Secret};
+use crate::finding::{fingerprint, redact, Finding, Location, Secret};
 use crate::input::MAX_INPUT_BYTES;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, Summary};
 use crate::source::ScanError;
 use crate::verify::{NetworkFlags, Verdict, VerdictStatus, Verifier};
 use anyhow::{bail, Context};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -148,7 +147,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
     }
     for (n, token) in args.tokens.iter().enumerate() {
         let label = format!("--token #{}", n + 1);
-        match recognise(matcher, token, None, 1, "argument") {
+        match recognise(matcher, token, None, 1, Location::Argument) {
             Some(f) => inputs.findings.push(f),
             None => inputs
                 .errors
@@ -163,7 +162,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
             if token.is_empty() || token.starts_with('#') {
                 continue;
             }
-            match recognise(matcher, token, Some(&display), n + 1, "tokens-file") {
+            match recognise(matcher, token, Some(&display), n + 1, Location::TokensFile) {
                 Some(f) => inputs.findings.push(f),
                 None => inputs.errors.push(ScanError::at_path(
                     display.clone(),
@@ -182,31 +181,23 @@ fn unrecognised(token: &str) -> String {
     )
 }
 
-/// Contexts a bare token is tried in, so that rules which need a context word (40-hex
-/// GitHub tokens, Anaconda tokens and API keys) can recognise it. The token must be the
-/// whole secret the rule finds.
-const CONTEXTS: &[(&str, &str)] = &[
-    ("", ""),
-    ("GITHUB_TOKEN=", "\n"),
-    ("ANACONDA_API_TOKEN=", "\n"),
-    ("https://repo.anaconda.cloud/t/", "/repo/main\n"),
-    ("ANACONDA_AUTH_API_KEY=", "\n"),
-];
-
 /// A finding for a bare token, or `None` if no rule recognises it whole.
 pub fn recognise(
     matcher: &Matcher,
     token: &str,
     path: Option<&str>,
     line: usize,
-    location: &'static str,
+    location: Location,
 ) -> Option<Finding> {
     let token = token.trim();
     if token.is_empty() || token.contains(char::is_whitespace) {
         return None;
     }
-    for (before, after) in CONTEXTS {
-        let text = format!("{before}{token}{after}");
+    // Rules that need a context word (40-hex GitHub tokens, Anaconda tokens and API
+    // keys) name the context a bare token is tried in; the token must be the whole
+    // secret the rule finds.
+    for ctx in crate::rules::bare_contexts(matcher.rules()) {
+        let text = format!("{}{token}{}", ctx.before, ctx.after);
         let origin = Origin {
             path: None,
             location,
@@ -227,52 +218,10 @@ pub fn recognise(
     None
 }
 
-/// One finding as `scan --format json` / `jsonl` writes it.
-#[derive(Debug, Deserialize)]
-struct InputFinding {
-    rule: String,
-    #[serde(default)]
-    rule_name: String,
-    #[serde(default)]
-    provider: String,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    location: String,
-    #[serde(default)]
-    line: usize,
-    #[serde(default)]
-    column: usize,
-    #[serde(default)]
-    end_column: usize,
-    #[serde(default)]
-    secret: String,
-    #[serde(default)]
-    fingerprint: String,
-    #[serde(default)]
-    snippet: String,
-    #[serde(default)]
-    url_host: Option<String>,
-    #[serde(default)]
-    commit: Option<String>,
-    #[serde(default)]
-    author: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    summary: String,
-    #[serde(default)]
-    other_commits: usize,
-    #[serde(default)]
-    other_paths: usize,
-}
-
 /// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON
 /// lines, read as a stream of JSON values: a JSON lines file is parsed one value at a
 /// time, never held whole as text.
-fn parse_findings(reader: impl Read) -> anyhow::Result<Vec<InputFinding>> {
+fn parse_findings(reader: impl Read) -> anyhow::Result<Vec<Finding>> {
     let reader = std::io::BufReader::new(reader);
     let mut out = Vec::new();
     let values = serde_json::Deserializer::from_reader(reader).into_iter::<serde_json::Value>();
@@ -292,7 +241,7 @@ fn parse_findings(reader: impl Read) -> anyhow::Result<Vec<InputFinding>> {
             value @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![value]),
             value => value,
         };
-        let findings: Vec<InputFinding> = serde_json::from_value(list)
+        let findings: Vec<Finding> = serde_json::from_value(list)
             .context("not a list of leakscope findings (expected `scan --format json` output)")?;
         out.extend(findings);
     }
@@ -302,48 +251,27 @@ fn parse_findings(reader: impl Read) -> anyhow::Result<Vec<InputFinding>> {
 /// Turns input findings into findings with their real secret, re-reading files as
 /// needed. Unrecoverable ones keep a redacted, empty secret, an `unknown` verdict saying
 /// why, and an error entry.
-fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, inputs: &mut Inputs) {
+fn recover_secrets(parsed: Vec<Finding>, matcher: &Matcher, root: &Path, inputs: &mut Inputs) {
     // Each file is read and scanned once, however many findings point into it.
     let mut rescanned: HashMap<String, Result<Vec<Finding>, String>> = HashMap::new();
     for input in parsed {
-        let recovered = if !input.secret.is_empty()
+        let shown = input.secret.expose();
+        let recovered = if !shown.is_empty()
             && !input.fingerprint.is_empty()
-            && fingerprint(&input.rule, &input.secret) == input.fingerprint
+            && fingerprint(&input.rule, shown) == input.fingerprint
         {
             // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
-            Ok((input.secret.clone(), input.url_host.clone()))
+            Ok((shown.to_string(), input.url_host.clone()))
         } else {
             recover_one(&input, matcher, root, &mut rescanned, inputs)
         };
+        // What the report said stays; the report's own suppression and verdict do not
+        // carry over into a new check.
         let mut finding = Finding {
-            rule: input.rule.clone(),
-            rule_name: input.rule_name.clone(),
-            provider: input.provider.clone(),
-            path: input.path.clone(),
-            path_bytes: None,
-            location: if input.location.is_empty() {
-                "file".into()
-            } else {
-                input.location.clone()
-            },
-            line: input.line,
-            column: input.column,
-            end_column: input.end_column,
             secret: Secret::new(""),
-            fingerprint: input.fingerprint.clone(),
-            snippet: input.snippet.clone(),
-            url_host: input.url_host.clone(),
-            commit: input.commit.clone().map(|commit| CommitInfo {
-                commit,
-                author: input.author.clone(),
-                email: input.email.clone(),
-                date: input.date.clone(),
-                summary: input.summary.clone(),
-                other_commits: input.other_commits,
-                other_paths: input.other_paths,
-            }),
             suppressed: None,
             verdict: None,
+            ..input
         };
         match recovered {
             Ok((secret, url_host)) => {
@@ -353,12 +281,12 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
             Err(why) => {
                 let place = format!(
                     "{}:{}",
-                    input.path.as_deref().unwrap_or(&input.location),
-                    input.line
+                    finding.path.as_deref().unwrap_or(finding.location.as_str()),
+                    finding.line
                 );
                 inputs.errors.push(ScanError::at_path(
                     place,
-                    format!("{} ({}): {why}", input.rule, input.fingerprint),
+                    format!("{} ({}): {why}", finding.rule, finding.fingerprint),
                 ));
                 finding.verdict = Some(Verdict::unknown(format!(
                     "secret not recoverable: {why}; nothing was sent"
@@ -370,7 +298,7 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
 }
 
 fn recover_one(
-    input: &InputFinding,
+    input: &Finding,
     matcher: &Matcher,
     root: &Path,
     rescanned: &mut HashMap<String, Result<Vec<Finding>, String>>,
@@ -416,7 +344,7 @@ fn rescan_file(
     let mut reader = file.take(MAX_RECOVER_BYTES + 1);
     let origin = Origin {
         path: Some(path),
-        location: "file",
+        location: Location::File,
     };
     let mut buffer = Vec::new();
     let scanned = crate::blob::scan_reader(matcher, &mut reader, origin, &mut buffer)
@@ -449,25 +377,27 @@ mod tests {
         // Made up, never issued: right prefix, length and checksum.
         let random = "AbCdEfGhIjKlMnOpQrStUvWxYz0123";
         let ghp = format!("ghp_{random}{}", github_checksum(random));
-        let f = recognise(&m, &ghp, None, 1, "argument").unwrap();
+        let f = recognise(&m, &ghp, None, 1, Location::Argument).unwrap();
         assert_eq!(f.rule, "github.classic-pat");
         assert_eq!(f.provider, "github");
         // Made up, never issued (anaconda.org shape).
         let org = "co-143399b8-276e-48db-b43f-4a3de839a024";
-        let f = recognise(&m, org, None, 1, "argument").unwrap();
+        let f = recognise(&m, org, None, 1, Location::Argument).unwrap();
         assert_eq!(f.provider, "anaconda");
         assert_eq!(f.secret.expose(), org);
         // Made up, never issued: 40 hex.
         let hex = "6c6c2ef234352a90df32236b80219138e0ab4074";
         assert_eq!(
-            recognise(&m, hex, None, 1, "argument").unwrap().provider,
+            recognise(&m, hex, None, 1, Location::Argument)
+                .unwrap()
+                .provider,
             "github"
         );
         // A checksum failure, a random word, a token with junk around it: not recognised.
         let bad = format!("ghp_{random}000000");
-        assert!(recognise(&m, &bad, None, 1, "argument").is_none());
-        assert!(recognise(&m, "hello-world", None, 1, "argument").is_none());
-        assert!(recognise(&m, &format!("x{ghp}"), None, 1, "argument").is_none());
+        assert!(recognise(&m, &bad, None, 1, Location::Argument).is_none());
+        assert!(recognise(&m, "hello-world", None, 1, Location::Argument).is_none());
+        assert!(recognise(&m, &format!("x{ghp}"), None, 1, Location::Argument).is_none());
     }
 
     #[test]

@@ -85,8 +85,8 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
     let place = match &f.path {
         Some(path) => format!("{}:{}:{}", esc(path), f.line, f.column),
         None => match &f.commit {
-            Some(c) => format!("{} ({})", esc(&f.location), esc(short(&c.commit))),
-            None => esc(&f.location).into_owned(),
+            Some(c) => format!("{} ({})", f.location, esc(short(&c.commit))),
+            None => f.location.to_string(),
         },
     };
     writeln!(

@@ -7,7 +7,7 @@
 
 use super::{ScanError, ScanOutcome, Stats};
 use crate::blob::{scan_reader, Origin};
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::matcher::Matcher;
 use ignore::{WalkBuilder, WalkState};
 use std::path::{Path, PathBuf};
@@ -335,7 +335,7 @@ impl Counters {
 pub fn path_findings(matcher: &Matcher, display: &str) -> Vec<Finding> {
     let origin = Origin {
         path: None,
-        location: "path",
+        location: crate::finding::Location::Path,
     };
     let mut found = crate::blob::scan_bytes(matcher, display.as_bytes(), origin);
     for f in &mut found {
@@ -364,7 +364,7 @@ fn scan_file(
     }
     let origin = Origin {
         path: Some(&file.display),
-        location: "file",
+        location: Location::File,
     };
     let scanned = scan_reader(matcher, &mut handle, origin, buffer)
         .map_err(|e| format!("cannot read: {e}"))?;
