@@ -85,21 +85,42 @@ pub fn scan_reader(
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<StreamScan> {
+    scan_chunks(matcher, reader, origin, buffer, true, CHUNK_SIZE)
+}
+
+/// [`scan_reader`] for text already known to be text (decoded UTF-16).
+fn scan_text(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<StreamScan> {
+    scan_chunks(matcher, reader, origin, buffer, false, CHUNK_SIZE)
+}
+
+fn scan_chunks(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+    detect: bool,
+    chunk: usize,
+) -> std::io::Result<StreamScan> {
     let mut result = StreamScan::default();
     let mut raw = Vec::new();
     buffer.clear();
     let mut carried = Carried::default();
     // Matches starting before this offset were reported by the previous chunk.
     let mut reported_before = 0usize;
-    let mut first_chunk = true;
+    let mut first_chunk = detect;
     loop {
         let filled_before = buffer.len();
-        let eof = fill(reader, buffer, CHUNK_SIZE + filled_before)?;
+        let eof = fill(reader, buffer, chunk + filled_before)?;
         result.bytes += (buffer.len() - filled_before) as u64;
         if first_chunk {
             first_chunk = false;
             if let Some(big_endian) = utf16_bom(buffer) {
-                return scan_utf16(matcher, reader, origin, buffer, big_endian, result);
+                return scan_utf16(matcher, reader, origin, buffer, big_endian);
             }
             if looks_binary(buffer) {
                 result.binary = true;
@@ -157,38 +178,134 @@ fn utf16_bom(bytes: &[u8]) -> Option<bool> {
     }
 }
 
-/// Largest UTF-16 file decoded whole; larger ones are skipped as binary.
-const MAX_UTF16: u64 = 64 << 20;
-
-/// Decodes a UTF-16 file to UTF-8 and scans that, so lines and columns are those of
-/// the text a user sees.
+/// Decodes a UTF-16 file to UTF-8 on the fly and scans that in chunks like any other
+/// text, so lines and columns are those of the text a user sees and memory stays one
+/// chunk per worker whatever the file size. `bytes` counts the decoded UTF-8.
 fn scan_utf16(
     matcher: &Matcher,
     reader: &mut dyn Read,
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
     big_endian: bool,
-    mut result: StreamScan,
 ) -> std::io::Result<StreamScan> {
-    let more = reader.take(MAX_UTF16).read_to_end(buffer)?;
-    result.bytes += more as u64;
-    if buffer.len() as u64 >= MAX_UTF16 {
-        result.binary = true;
-        return Ok(result);
-    }
-    let units = buffer[2..].chunks_exact(2).map(|pair| {
-        let pair = [pair[0], pair[1]];
-        if big_endian {
-            u16::from_be_bytes(pair)
-        } else {
-            u16::from_le_bytes(pair)
+    let head = std::mem::take(buffer).split_off(2);
+    let mut decoded = Utf16Reader::new(std::io::Cursor::new(head).chain(reader), big_endian);
+    scan_text(matcher, &mut decoded, origin, buffer)
+}
+
+/// A reader of UTF-8 over a reader of UTF-16 (lone surrogates and a trailing odd byte
+/// become U+FFFD, as `char::decode_utf16` with replacement would).
+pub struct Utf16Reader<R> {
+    inner: R,
+    big_endian: bool,
+    /// Decoded bytes not yet handed out.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Raw bytes read but not yet decoded (an odd byte, or a high surrogate).
+    raw: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    pub fn new(inner: R, big_endian: bool) -> Self {
+        Utf16Reader {
+            inner,
+            big_endian,
+            out: Vec::new(),
+            out_pos: 0,
+            raw: Vec::new(),
+            eof: false,
         }
-    });
-    let text: String = char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
-    result.findings = scan_bytes(matcher, text.as_bytes(), origin);
-    Ok(result)
+    }
+
+    /// Reads one block of raw bytes and decodes what is complete of it.
+    fn refill(&mut self) -> std::io::Result<()> {
+        self.out.clear();
+        self.out_pos = 0;
+        let mut block = [0u8; 64 << 10];
+        let got = loop {
+            match self.inner.read(&mut block) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if got == 0 {
+            self.eof = true;
+        }
+        self.raw.extend_from_slice(&block[..got]);
+        let raw = &self.raw;
+        let big_endian = self.big_endian;
+        let unit = |i: usize| {
+            let pair = [raw[i], raw[i + 1]];
+            if big_endian {
+                u16::from_be_bytes(pair)
+            } else {
+                u16::from_le_bytes(pair)
+            }
+        };
+        // decode_utf16 with replacement, by hand: ASCII (most of such files) costs a
+        // byte push, and a high surrogate at the end of the block waits for its pair.
+        let mut i = 0;
+        let mut utf8 = [0u8; 4];
+        while i + 2 <= raw.len() {
+            let u = unit(i);
+            if u < 0x80 {
+                self.out.push(u as u8);
+                i += 2;
+                continue;
+            }
+            let c = if (0xD800..0xDC00).contains(&u) {
+                if i + 4 <= raw.len() {
+                    let low = unit(i + 2);
+                    if (0xDC00..0xE000).contains(&low) {
+                        i += 2;
+                        let code =
+                            0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                        char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    }
+                } else if !self.eof {
+                    break;
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                }
+            } else {
+                char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER)
+            };
+            self.out
+                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            i += 2;
+        }
+        let mut keep_from = i;
+        if self.eof && keep_from < raw.len() {
+            // A high surrogate or an odd byte at the very end.
+            self.out.extend_from_slice(
+                char::REPLACEMENT_CHARACTER
+                    .encode_utf8(&mut utf8)
+                    .as_bytes(),
+            );
+            keep_from = raw.len();
+        }
+        self.raw.drain(..keep_from);
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.out_pos == self.out.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
 }
 
 /// Characters as reports count them: code points, an invalid byte sequence as one.
@@ -262,18 +379,57 @@ fn make_finding(
         rule_name: rule.spec.name.clone(),
         provider: rule.spec.provider.clone(),
         path: origin.path.map(str::to_string),
+        path_bytes: None,
         location: origin.location,
         line,
         column,
         end_column,
         fingerprint: fingerprint(&rule.spec.id, &secret),
         snippet: snippet(bytes, line_start, line_end, m, all),
+        url_host: url_host(&bytes[line_start..m.start]),
         secret: Secret::new(secret),
         commit: None,
         blob: None,
         suppressed: allowed.then_some(Suppression::InlineAllow),
         verdict: None,
     }
+}
+
+/// The host of the URL that ends in `/t/` just before a secret (`before` is the line up
+/// to the secret): `conda.anaconda.org` for `https://conda.anaconda.org/t/<T>`,
+/// `mirror.example.com` for `https://mirror.example.com/anaconda.org/t/<T>`. `None`
+/// when the secret does not follow `/t/`; `Some("")` when it does but no host can be
+/// told (the URL began before the line or has no host), which no provider accepts.
+pub fn url_host(before: &[u8]) -> Option<String> {
+    let before = before.strip_suffix(b"/t/")?;
+    // The URL starts after the last character that cannot be part of one.
+    let start = before
+        .iter()
+        .rposition(|&b| b.is_ascii_whitespace() || b"\"'`<>()[]{},;=|^".contains(&b))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let url = &before[start..];
+    let rest = match memchr::memmem::find(url, b"://") {
+        Some(i) => &url[i + 3..],
+        None => url,
+    };
+    // A backslash ends the authority too: URL parsers read it as `/` in http(s) URLs,
+    // so `https://evil.com\@conda.anaconda.org/t/` goes to evil.com.
+    let authority_end = rest
+        .iter()
+        .position(|b| b"/?#\\".contains(b))
+        .unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host_port = match memchr::memrchr(b'@', authority) {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    let host = match memchr::memrchr(b':', host_port) {
+        Some(i) if !host_port.starts_with(b"[") => &host_port[..i],
+        _ => host_port,
+    };
+    let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+    Some(host.trim_end_matches('.').to_string())
 }
 
 /// The line around a secret, at most [`SNIPPET_WIDTH`] characters, with this secret
@@ -329,3 +485,7 @@ fn snippet(
     };
     format!("{}{}{}", before.trim_start(), ours, after)
 }
+
+#[cfg(test)]
+#[path = "blob_fuzz.rs"]
+mod fuzz;

@@ -83,7 +83,10 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
-            crate::ui::error(format!("{err:#}"));
+            // The message may quote a path or a line from the input (a gitdir line, a
+            // file named after a token): bare tokens redacted, controls escaped.
+            let text = crate::redact::redact_token_shapes(&format!("{err:#}"));
+            crate::ui::error(crate::report::escape::terminal(&text));
             EXIT_ERROR
         }
     }

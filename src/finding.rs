@@ -125,6 +125,10 @@ pub enum Location {
     Argument,
     /// A line of a `--tokens-file`.
     TokensFile,
+    /// The name of a file (`path` holds the token): a path is shown in every report.
+    Path,
+    /// A commit's author name or email (`author`, `email` hold the token).
+    Author,
 }
 
 impl Location {
@@ -136,6 +140,8 @@ impl Location {
             Location::CommitMessage => "commit-message",
             Location::Argument => "argument",
             Location::TokensFile => "tokens-file",
+            Location::Path => "path",
+            Location::Author => "author",
         }
     }
 }
@@ -206,6 +212,10 @@ pub struct Finding {
     /// commit message or a token given as an argument.
     #[serde(default)]
     pub path: Option<String>,
+    /// The path's bytes in hex, when they are not UTF-8 (`path` then shows U+FFFD in
+    /// their place): a file name is never silently changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     /// What kind of place `path` (and the commit fields) describe.
     #[serde(default)]
     pub location: Location,
@@ -226,6 +236,10 @@ pub struct Finding {
     /// The line, cut to a readable width, with the secret redacted.
     #[serde(default)]
     pub snippet: String,
+    /// The host of the channel URL the secret sits in (`https://HOST/t/<token>/…`), when
+    /// it sits in one: verification sends a `/t/` token only to its provider's hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_host: Option<String>,
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
     /// The git blob the secret was read from (history findings): verify and revoke

@@ -35,15 +35,24 @@ impl Matcher {
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut path_only_rules = Vec::new();
+        // Keyword -> pattern index: a linear search here made loading 200k keywords
+        // quadratic (35 s).
+        let mut pattern_of: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         for (index, rule) in rules.iter().enumerate() {
             if rule.spec.keywords.is_empty() {
                 path_only_rules.push(index);
             }
             for keyword in &rule.spec.keywords {
                 let lower = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == lower) {
-                    Some(p) => keyword_rules[p].push(index),
+                match pattern_of.get(&lower) {
+                    Some(&p) => {
+                        if keyword_rules[p].last() != Some(&index) {
+                            keyword_rules[p].push(index);
+                        }
+                    }
                     None => {
+                        pattern_of.insert(lower.clone(), patterns.len());
                         patterns.push(lower);
                         keyword_rules.push(vec![index]);
                     }

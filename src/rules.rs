@@ -269,14 +269,22 @@ impl RuleSet {
     }
 
     fn extend(&mut self, rules: Vec<Rule>) -> Result<(), RuleError> {
+        // Id -> index, so that many user rules do not cost a scan of all rules each.
+        let mut known: std::collections::HashMap<String, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.spec.id.clone(), i))
+            .collect();
         for rule in rules {
-            if let Some(existing) = self.rules.iter().find(|r| r.spec.id == rule.spec.id) {
+            if let Some(existing) = known.get(&rule.spec.id).map(|&i| &self.rules[i]) {
                 return Err(RuleError::Invalid {
                     file: rule.source.clone(),
                     id: rule.spec.id.clone(),
                     message: format!("duplicate rule id (already defined in {})", existing.source),
                 });
             }
+            known.insert(rule.spec.id.clone(), self.rules.len());
             self.rules.push(rule);
         }
         Ok(())
@@ -320,10 +328,19 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
 }
 
 pub fn load_rule_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
-    let text = std::fs::read_to_string(path).map_err(|error| RuleError::Read {
+    let read_err = |error| RuleError::Read {
         file: path.display().to_string(),
         error,
-    })?;
+    };
+    // A rule file is read with the same cap as other inputs: `--rules /dev/zero` is
+    // an error, not an endless read.
+    let mut text = String::new();
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    std::io::Read::read_to_string(
+        &mut crate::input::Limited::new(file, crate::input::MAX_INPUT_BYTES),
+        &mut text,
+    )
+    .map_err(read_err)?;
     parse_rules(&text, &path.display().to_string())
 }
 

@@ -211,7 +211,7 @@ fn lint_tree(
     let errors = Mutex::new(Vec::new());
     let tokens = Mutex::new(Vec::new());
     let counters = Counters::default();
-    let walk_errors = walk(roots, options, &counters.skipped_symlinks, |file| {
+    let walk_errors = walk(roots, options, &counters, |file| {
         let push_error = |message: String| {
             errors
                 .lock()

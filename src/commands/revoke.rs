@@ -9,11 +9,12 @@ use super::scan::RulesFlag;
 use super::verify::{load_inputs, InputArgs};
 use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::finding::{redact, Finding};
+use crate::report::escape::terminal as esc;
 use crate::report::Format;
 use crate::source::ScanError;
 use crate::verify::http::{now_epoch, rfc3339};
 use crate::verify::revoke::{self as provider, method_for, Attempt, RevokeMethod};
-use crate::verify::{check_for, Check, NetworkFlags, Verdict, VerdictStatus, Verifier};
+use crate::verify::{Check, NetworkFlags, Verdict, VerdictStatus, Verifier};
 use anyhow::{bail, Context};
 use colored::Colorize;
 use serde::Serialize;
@@ -178,6 +179,10 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<i32> {
     let mut inputs = load_inputs(&args.input, &matcher)?;
     let verifier = Verifier::new(policy)?;
     crate::verify::verify_with(&verifier, &mut inputs.findings);
+    // Paths, snippets and errors may hold secrets (a file named after a token): every
+    // secret of the run is redacted from them before the prompt shows any.
+    let redactor = crate::redact::for_findings(&inputs.findings);
+    crate::redact::scrub_report(&redactor, &mut inputs.findings, &mut inputs.errors, &mut []);
     let mut targets = group(&inputs.findings, args.output.show_secrets);
     if let Some(log) = &mut log {
         for t in &targets {
@@ -221,6 +226,13 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<i32> {
                 targets[i].result = RevokeResult::NotConfirmed;
                 targets[i].detail = "not confirmed: nothing sent".into();
             }
+        }
+    }
+    // What providers said (revocation answers, re-verify verdicts) may echo a token.
+    for t in &mut targets {
+        t.detail = redactor.server_text(&t.detail);
+        if let Some(v) = &mut t.recheck {
+            crate::verify::scrub_verdict(v, &redactor);
         }
     }
     let (mut out, options) = args.output.open()?;
@@ -268,7 +280,7 @@ fn group(findings: &[Finding], show_secrets: bool) -> Vec<Target> {
         if f.secret.is_empty() {
             continue;
         }
-        let check = check_for(&f.rule, &f.provider, f.secret.expose());
+        let check = crate::verify::check_of(f);
         let key = (check, f.secret.expose().to_string());
         if let Some(&i) = seen.get(&key) {
             targets[i].found_at.push(place);
@@ -330,12 +342,12 @@ pub fn confirm(
             out,
             "  {}  {}  owner {}, {}  via {}",
             redact(&t.value),
-            t.rule,
-            v.owner.as_deref().unwrap_or("unknown"),
-            scopes,
+            esc(&t.rule),
+            esc(v.owner.as_deref().unwrap_or("unknown")),
+            esc(&scopes),
             t.request
         )?;
-        writeln!(out, "      found at {}", t.found_at.join(", "))?;
+        writeln!(out, "      found at {}", esc(&t.found_at.join(", ")))?;
     }
     write!(out, "Revoke {} token(s)? [y/N] ", live.len())?;
     out.flush()?;
@@ -543,22 +555,33 @@ fn write(
                     RevokeResult::Skipped => t.result.as_str().normal(),
                     _ => t.result.as_str().red().bold(),
                 };
-                writeln!(out, "{result}  {}  {}", t.secret.bold(), t.rule.cyan())?;
-                writeln!(out, "  found at {}", t.found_at.join(", "))?;
-                writeln!(out, "  verdict: {}", t.verdict.describe())?;
+                writeln!(
+                    out,
+                    "{result}  {}  {}",
+                    esc(&t.secret).bold(),
+                    esc(&t.rule).cyan()
+                )?;
+                writeln!(out, "  found at {}", esc(&t.found_at.join(", ")))?;
+                writeln!(out, "  verdict: {}", esc(&t.verdict.describe()))?;
                 if t.result != RevokeResult::Skipped || !t.detail.is_empty() {
                     let status = t
                         .http_status
                         .map(|s| format!(" -> HTTP {s}"))
                         .unwrap_or_default();
-                    writeln!(out, "  {}{status}: {}", t.request, t.detail)?;
+                    writeln!(out, "  {}{status}: {}", t.request, esc(&t.detail))?;
                 }
                 writeln!(out, "  fingerprint {}", t.fingerprint.dimmed())?;
                 writeln!(out)?;
             }
             for e in errors {
                 let what = e.path.as_deref().or(e.object.as_deref()).unwrap_or("-");
-                writeln!(out, "{} {}: {}", "error:".red().bold(), what, e.message)?;
+                writeln!(
+                    out,
+                    "{} {}: {}",
+                    "error:".red().bold(),
+                    esc(what),
+                    esc(&e.message)
+                )?;
             }
             let live = targets.iter().filter(|t| t.verdict.is_live()).count();
             let revoked = targets

@@ -188,6 +188,15 @@ pub fn finish(
     if verify_wanted {
         crate::verify::verify_findings(&mut outcome.findings, verify)?;
     }
+    // Every secret of the scan is redacted from every snippet, path, commit field and
+    // error, not only the one a snippet was cut for.
+    let redactor = crate::redact::for_findings(&outcome.findings);
+    crate::redact::scrub_report(
+        &redactor,
+        &mut outcome.findings,
+        &mut outcome.errors,
+        &mut outcome.notes,
+    );
     if let Some(path) = &baselines.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }

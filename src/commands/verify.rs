@@ -12,6 +12,7 @@ use super::scan::RulesFlag;
 use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::blob::{scan_bytes, Origin};
 use crate::finding::{fingerprint, redact, Finding, Location, Secret};
+use crate::input::MAX_INPUT_BYTES;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, ScanKind, ScanMeta, Summary};
 use crate::source::ScanError;
@@ -19,7 +20,7 @@ use crate::verify::recover::{Place, Recoverer};
 use crate::verify::{NetworkFlags, Verdict, VerdictStatus, Verifier};
 use anyhow::{bail, Context};
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -78,6 +79,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
     let mut inputs = load_inputs(&args.input, &matcher)?;
     let verifier = Verifier::new(policy)?;
     let checked = crate::verify::verify_with(&verifier, &mut inputs.findings);
+    let redactor = crate::redact::for_findings(&inputs.findings);
+    crate::redact::scrub_report(&redactor, &mut inputs.findings, &mut inputs.errors, &mut []);
     let exit = exit_code(&inputs);
     let mut report = into_report(inputs, started, checked);
     report.recount();
@@ -152,7 +155,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
     }
     let mut inputs = Inputs::default();
     if let Some(path) = &args.input {
-        let text = read_input(path, "--input")?;
+        let text = crate::input::read_text(path, "--input", MAX_INPUT_BYTES)?;
         let (mut parsed, repository) =
             parse_findings(&text).with_context(|| format!("--input {}", path.display()))?;
         if !args.fingerprints.is_empty() {
@@ -180,7 +183,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
         }
     }
     if let Some(path) = &args.tokens_file {
-        let text = read_input(path, "--tokens-file")?;
+        let text = crate::input::read_text(path, "--tokens-file", MAX_INPUT_BYTES)?;
         let display = path.display().to_string();
         for (n, line) in text.lines().enumerate() {
             let token = line.trim();
@@ -204,19 +207,6 @@ fn unrecognised(token: &str) -> String {
         "{} is not recognised by any rule as a GitHub or Anaconda token; nothing was sent",
         redact(token.trim())
     )
-}
-
-fn read_input(path: &Path, flag: &str) -> anyhow::Result<String> {
-    let mut text = String::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .with_context(|| format!("{flag} -: cannot read stdin"))?;
-    } else {
-        text = std::fs::read_to_string(path)
-            .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
-    }
-    Ok(text)
 }
 
 /// A finding for a bare token, or `None` if no rule recognises it whole.
@@ -320,7 +310,7 @@ fn recover_secrets(
             blob: input.blob.clone(),
         });
     }
-    let mut recovered: HashMap<String, Result<String, String>> = HashMap::new();
+    let mut recovered: HashMap<String, Result<(String, Option<String>), String>> = HashMap::new();
     for input in &parsed {
         let shown = input.secret.expose();
         let whole = !shown.is_empty()
@@ -328,7 +318,10 @@ fn recover_secrets(
             && fingerprint(&input.rule, shown) == input.fingerprint;
         if whole {
             // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
-            recovered.insert(input.fingerprint.clone(), Ok(shown.to_string()));
+            recovered.insert(
+                input.fingerprint.clone(),
+                Ok((shown.to_string(), input.url_host.clone())),
+            );
         }
     }
     for input in &parsed {
@@ -378,7 +371,10 @@ fn recover_secrets(
             ..input
         };
         match result {
-            Ok(secret) => finding.secret = Secret::new(secret),
+            Ok((secret, url_host)) => {
+                finding.secret = Secret::new(secret);
+                finding.url_host = url_host;
+            }
             Err(why) => {
                 finding.verdict = Some(Verdict::unknown(format!(
                     "secret not recoverable: {why}; nothing was sent"
@@ -431,24 +427,13 @@ mod tests {
     #[test]
     fn parses_json_report_array_and_jsonl() {
         let one = r#"{"rule":"github.classic-pat","fingerprint":"ab","secret":"ghp_Ab…(40 chars)","path":"a.txt","line":2}"#;
+        let count = |text: String| parse_findings(&text).unwrap().0.len();
         assert_eq!(
-            parse_findings(&format!("{{\"findings\":[{one}],\"summary\":{{}}}}"))
-                .unwrap()
-                .0
-                .len(),
+            count(format!("{{\"findings\":[{one}],\"summary\":{{}}}}")),
             1
         );
-        assert_eq!(
-            parse_findings(&format!("[{one},{one}]")).unwrap().0.len(),
-            2
-        );
-        assert_eq!(
-            parse_findings(&format!("{one}\n{one}\n\n"))
-                .unwrap()
-                .0
-                .len(),
-            2
-        );
+        assert_eq!(count(format!("[{one},{one}]")), 2);
+        assert_eq!(count(format!("{one}\n{one}\n\n")), 2);
         assert!(parse_findings("not json\n").is_err());
     }
 }

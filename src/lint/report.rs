@@ -190,6 +190,8 @@ fn sarif_result(f: &LintFinding) -> SarifResult {
     }
 }
 
+use crate::report::escape::terminal as esc;
+
 fn write_human(out: &mut dyn Write, report: &LintReport, color: bool) -> std::io::Result<()> {
     colored::control::set_override(color);
     let mut active: Vec<&LintFinding> = report.active().collect();
@@ -204,17 +206,26 @@ fn write_human(out: &mut dyn Write, report: &LintReport, color: bool) -> std::io
         writeln!(
             out,
             "{} {} {}",
-            format!("{}:{}:{}", f.path, f.line, f.column).bold(),
+            format!("{}:{}:{}", esc(&f.path), f.line, f.column).bold(),
             severity,
             f.rule.cyan()
         )?;
-        writeln!(out, "  {} {}", format!("{} |", f.line).dimmed(), f.snippet)?;
-        writeln!(out, "  {}", f.message)?;
+        writeln!(
+            out,
+            "  {} {}",
+            format!("{} |", f.line).dimmed(),
+            esc(&f.snippet)
+        )?;
+        // Messages and suggestions quote scanned text (an action name, a key): each
+        // of their lines is escaped, the line breaks between them are ours.
+        for line in f.message.lines() {
+            writeln!(out, "  {}", esc(line))?;
+        }
         let mut lines = f.suggestion.lines();
         if let Some(first) = lines.next() {
-            writeln!(out, "  {} {}", "fix:".green(), first)?;
+            writeln!(out, "  {} {}", "fix:".green(), esc(first))?;
             for line in lines {
-                writeln!(out, "       {line}")?;
+                writeln!(out, "       {}", esc(line))?;
             }
         }
         writeln!(out, "  fingerprint {}", f.fingerprint.dimmed())?;

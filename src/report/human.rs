@@ -1,5 +1,6 @@
 //! The human report: one block per finding, most urgent first, then a summary line.
 
+use super::escape::terminal as esc;
 use super::{short, Report, ReportOptions};
 use crate::finding::Finding;
 use crate::source::ScanError;
@@ -41,6 +42,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
         (s.stats.skipped_binary, "binary"),
         (s.stats.skipped_too_large, "too large"),
         (s.stats.skipped_symlinks, "symlinks not followed"),
+        (s.stats.skipped_special, "FIFOs, devices or sockets"),
     ] {
         if count > 0 {
             line.push_str(&format!(", {count} skipped ({what})"));
@@ -66,19 +68,25 @@ pub fn write_errors_and_notes(
 ) -> std::io::Result<()> {
     for e in errors {
         let what = e.path.as_deref().or(e.object.as_deref()).unwrap_or("-");
-        writeln!(out, "{} {}: {}", "error:".red().bold(), what, e.message)?;
+        writeln!(
+            out,
+            "{} {}: {}",
+            "error:".red().bold(),
+            esc(what),
+            esc(&e.message)
+        )?;
     }
     for note in notes {
-        writeln!(out, "{} {}", "note:".yellow().bold(), note)?;
+        writeln!(out, "{} {}", "note:".yellow().bold(), esc(note))?;
     }
     Ok(())
 }
 
 fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::io::Result<()> {
     let place = match &f.path {
-        Some(path) => format!("{}:{}:{}", path, f.line, f.column),
+        Some(path) => format!("{}:{}:{}", esc(path), f.line, f.column),
         None => match &f.commit {
-            Some(c) => format!("{} ({})", f.location, short(&c.commit)),
+            Some(c) => format!("{} ({})", f.location, esc(short(&c.commit))),
             None => f.location.to_string(),
         },
     };
@@ -86,14 +94,19 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
         out,
         "{} {}  {}",
         place.bold(),
-        f.rule.cyan(),
-        f.rule_name.dimmed()
+        esc(&f.rule).cyan(),
+        esc(&f.rule_name).dimmed()
     )?;
     let mut snippet = f.snippet.clone();
     if show_secrets {
         snippet = snippet.replacen(&f.secret.redacted(), f.secret.expose(), 1);
     }
-    writeln!(out, "  {} {}", format!("{} |", f.line).dimmed(), snippet)?;
+    writeln!(
+        out,
+        "  {} {}",
+        format!("{} |", f.line).dimmed(),
+        esc(&snippet)
+    )?;
     if let Some(c) = &f.commit {
         let mut extra = String::new();
         if c.other_commits > 0 || c.other_paths > 0 {
@@ -112,15 +125,15 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
         writeln!(
             out,
             "  commit {} by {} on {}: {}{}",
-            short(&c.commit).yellow(),
-            c.author,
-            c.date,
-            c.summary,
+            esc(short(&c.commit)).yellow(),
+            esc(&c.author),
+            esc(&c.date),
+            esc(&c.summary),
             extra
         )?;
     }
     if let Some(v) = &f.verdict {
-        let text = v.describe();
+        let text = esc(&v.describe()).into_owned();
         let text = if v.is_live() {
             text.red().bold()
         } else {

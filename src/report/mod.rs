@@ -5,6 +5,7 @@
 //! by [`crate::finding::Secret`] itself, and only [`finding_json`] swaps the value back in.
 
 pub mod diff;
+pub mod escape;
 pub mod github;
 pub mod html;
 pub mod human;

@@ -627,7 +627,19 @@ where
         let Ok(commit) = self.repo.find_commit(oid) else {
             return;
         };
-        let found = scan_message(self.matcher, commit.message_bytes());
+        let mut found = scan_message(self.matcher, commit.message_bytes());
+        // The author's name and email are shown beside every finding of the commit: a
+        // token pasted there is a finding too (location `author`), and is redacted.
+        let author = commit.author();
+        let mut ident = author.name_bytes().to_vec();
+        ident.extend_from_slice(b" <");
+        ident.extend_from_slice(author.email_bytes());
+        ident.push(b'>');
+        let origin = Origin {
+            path: None,
+            location: crate::finding::Location::Author,
+        };
+        found.extend(scan_bytes(self.matcher, &ident, origin));
         if found.is_empty() {
             return;
         }
@@ -1069,6 +1081,10 @@ pub fn fnv(name: &[u8]) -> u64 {
 fn path_hash(dir: u64, name: u64) -> u64 {
     (dir.rotate_left(29) ^ name).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
+
+#[cfg(test)]
+#[path = "git_walk_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -56,6 +56,9 @@ pub struct Stats {
     pub skipped_too_large: u64,
     /// Symbolic links not followed (pass `--follow` to follow them).
     pub skipped_symlinks: u64,
+    /// FIFOs, devices and sockets met in a walked directory: never read (a FIFO can
+    /// block forever, /dev/zero never ends).
+    pub skipped_special: u64,
     /// Commits walked (history scans only).
     #[serde(skip_serializing_if = "is_zero")]
     pub commits_scanned: u64,

@@ -81,6 +81,13 @@ pub fn scan_staged(
             continue;
         }
         handled.insert(path.clone());
+        // A new name (added, renamed, copied) is committed too: a token in it is a
+        // finding, whatever the content.
+        if delta.status() != Delta::Modified {
+            outcome
+                .findings
+                .extend(super::tree::path_findings(matcher, &path));
+        }
         match new.mode() {
             git2::FileMode::Link => {
                 outcome.stats.skipped_symlinks += 1;

@@ -52,22 +52,37 @@ pub struct WalkErrors(pub Mutex<Vec<ScanError>>);
 
 /// Walks `roots` in parallel, calling `visit` for each regular file (and, with
 /// `follow_links`, each file behind a link). Explicit file roots are always visited,
-/// even when an ignore file would skip them, as ripgrep does.
+/// even when an ignore file would skip them, as ripgrep does. Symbolic links not
+/// followed and special files (FIFOs, devices, sockets: reading them could block or
+/// never end) met in a directory are counted in `counters`; a special file named as a
+/// root is an error.
 pub fn walk<F>(
     roots: &[PathBuf],
     options: &TreeOptions,
-    skipped_symlinks: &AtomicU64,
+    counters: &Counters,
     visit: F,
 ) -> Result<Vec<ScanError>, RootError>
 where
     F: Fn(WalkedFile<'_>) + Sync,
 {
     for root in roots {
-        if let Err(e) = std::fs::metadata(root) {
-            return Err(RootError {
-                path: root.display().to_string(),
-                message: format!("cannot scan: {e}"),
-            });
+        match std::fs::metadata(root) {
+            Err(e) => {
+                return Err(RootError {
+                    path: root.display().to_string(),
+                    message: format!("cannot scan: {e}"),
+                })
+            }
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+                return Err(RootError {
+                    path: root.display().to_string(),
+                    message: format!(
+                        "cannot scan: {}, not a file or directory (special files are not read)",
+                        crate::input::file_kind(&meta.file_type())
+                    ),
+                })
+            }
+            Ok(_) => {}
         }
     }
     let Some((first, rest)) = roots.split_first() else {
@@ -116,10 +131,13 @@ where
             };
             if file_type.is_symlink() {
                 // Only reached without --follow: the walker resolves links otherwise.
-                skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                counters.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
                 return WalkState::Continue;
             }
             if !file_type.is_file() {
+                if !file_type.is_dir() {
+                    counters.skipped_special.fetch_add(1, Ordering::Relaxed);
+                }
                 return WalkState::Continue;
             }
             visit(WalkedFile {
@@ -163,6 +181,25 @@ fn split_walk_error(err: &ignore::Error) -> (Option<String>, String) {
     }
 }
 
+/// The bytes of a path that is not valid UTF-8, in hex (as shown, without a leading
+/// `./`), so a report can name the file exactly; `None` for a UTF-8 path.
+pub fn path_bytes(path: &Path) -> Option<String> {
+    if path.to_str().is_some() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let bytes = bytes.strip_prefix(b"./").unwrap_or(bytes);
+        Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 pub fn display_path(path: &Path) -> String {
     let text = path.to_string_lossy();
     let text = text.strip_prefix("./").unwrap_or(&text);
@@ -187,14 +224,28 @@ pub fn scan_tree(
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         bar
     });
-    let walk_errors = walk(roots, options, &counters.skipped_symlinks, |file| {
+    let walk_errors = walk(roots, options, &counters, |file| {
         thread_local! {
             static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let raw_path = path_bytes(file.path);
+        let mut in_name = path_findings(matcher, &file.display);
+        for f in &mut in_name {
+            f.path_bytes.clone_from(&raw_path);
+        }
+        if !in_name.is_empty() {
+            findings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&mut in_name);
         }
         BUFFER.with(|buffer| {
             let mut buffer = buffer.borrow_mut();
             match scan_file(matcher, &file, options, &mut buffer, &counters) {
                 Ok(mut found) if !found.is_empty() => {
+                    for f in &mut found {
+                        f.path_bytes.clone_from(&raw_path);
+                    }
                     findings
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -252,6 +303,7 @@ pub struct Counters {
     pub binary: AtomicU64,
     pub too_large: AtomicU64,
     pub skipped_symlinks: AtomicU64,
+    pub skipped_special: AtomicU64,
 }
 
 impl Counters {
@@ -272,9 +324,25 @@ impl Counters {
             skipped_binary: self.binary.into_inner(),
             skipped_too_large: self.too_large.into_inner(),
             skipped_symlinks: self.skipped_symlinks.into_inner(),
+            skipped_special: self.skipped_special.into_inner(),
             ..Stats::default()
         }
     }
+}
+
+/// Secrets in a file's name (`keys/ghp_….txt`): a path is shown in every report, so a
+/// token in it is a finding of its own, at location `path`, and every report redacts it.
+/// Path-restricted rules do not run on names: they are about a file's content.
+pub fn path_findings(matcher: &Matcher, display: &str) -> Vec<Finding> {
+    let origin = Origin {
+        path: None,
+        location: crate::finding::Location::Path,
+    };
+    let mut found = crate::blob::scan_bytes(matcher, display.as_bytes(), origin);
+    for f in &mut found {
+        f.path = Some(display.to_string());
+    }
+    found
 }
 
 fn scan_file(

@@ -69,8 +69,10 @@ impl Endpoints {
     }
 }
 
-/// Accepts `https://…`, or `http://` on 127.0.0.0/8, `localhost` or `[::1]` (a local
-/// test server); returns the URL without a trailing `/`. The error names `var`.
+/// Accepts `https://…`, or `http://` on a literal loopback address, 127.0.0.0/8 or
+/// `[::1]` (a local test server); returns the URL without a trailing `/`. The error
+/// names `var`. `localhost` is refused for http: it is a name the resolver (or
+/// /etc/hosts) may map anywhere, and the token would then cross the network in clear.
 pub fn check_base_url(var: &str, value: &str) -> anyhow::Result<String> {
     let url = match Url::parse(value.trim()) {
         Ok(url) => url,
@@ -87,22 +89,20 @@ pub fn check_base_url(var: &str, value: &str) -> anyhow::Result<String> {
         "http" if is_loopback(&url) => {}
         "http" => bail!(
             "{var}: {value:?} refused: plain http is allowed only on loopback \
-             (127.0.0.0/8, localhost, [::1]); use https"
+             addresses (127.0.0.0/8, [::1]), not names such as localhost; use https"
         ),
         _ => bail!("{var}: {value:?} refused: only https URLs (or http on loopback) are allowed"),
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
+/// The URL's host is an IP address (not a name to resolve) on the loopback network.
 fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        _ => false,
     }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How hard to try: per-request timeout, retries, and caps on waiting.
@@ -428,7 +428,6 @@ mod tests {
             "http://127.0.0.1:8080"
         );
         assert!(check_base_url(v, "http://127.8.9.10:1").is_ok());
-        assert!(check_base_url(v, "http://localhost:9").is_ok());
         assert!(check_base_url(v, "http://[::1]:9").is_ok());
         for bad in [
             "http://example.com",
@@ -436,6 +435,10 @@ mod tests {
             "http://192.168.1.1:80",
             "http://[::2]:9",
             "http://localhost.example.com",
+            "http://localhost:9",
+            "http://LOCALHOST",
+            "http://127.0.0.1.nip.io",
+            "http://[::ffff:127.0.0.1]:9",
             "ftp://127.0.0.1",
             "file:///etc/passwd",
             "https://user:pw@api.github.com",

@@ -140,6 +140,54 @@ pub fn check_for(rule: &str, provider: &str, secret: &str) -> Check {
     }
 }
 
+/// The check a finding gets: [`check_for`], then the host guard. A token that sits in
+/// a `/t/` channel URL is sent only when the URL's host belongs to the provider the
+/// check talks to; otherwise it was issued by another server (a mirror, a look-alike
+/// host) and nothing is sent.
+pub fn check_of(finding: &Finding) -> Check {
+    let check = check_for(&finding.rule, &finding.provider, finding.secret.expose());
+    host_guard(check, &finding.rule, finding.url_host.as_deref())
+}
+
+/// Rules that find a token by its channel URL's host: without a host (an old findings
+/// file), the token cannot be shown to be the provider's.
+const URL_RULES: &[&str] = &["anaconda.org-token-url", "anaconda.repo-token-url"];
+
+/// [`Check::ForeignHost`] when a `/t/` URL host is not one the check's provider owns.
+pub fn host_guard(check: Check, rule: &str, url_host: Option<&str>) -> Check {
+    let Some(domains) = provider_domains(check) else {
+        return check;
+    };
+    match url_host {
+        Some(host) if host_in(host, domains) => check,
+        Some(_) => Check::ForeignHost,
+        None if URL_RULES.contains(&rule) => Check::ForeignHost,
+        None => check,
+    }
+}
+
+/// The registered domains whose hosts (the domain or any subdomain: only the owner of
+/// a domain can name its subdomains) may issue a `/t/` token that `check` sends on.
+fn provider_domains(check: Check) -> Option<&'static [&'static str]> {
+    match check {
+        Check::AnacondaOrg => Some(&["anaconda.org", "binstar.org"]),
+        Check::AnacondaRepo => Some(&["anaconda.cloud", "anaconda.com"]),
+        _ => None,
+    }
+}
+
+/// `host` is one of `domains` or a subdomain of one, compared exactly (label by label):
+/// `conda.myanaconda.org` is not under `anaconda.org`.
+pub fn host_in(host: &str, domains: &[&str]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    domains.iter().any(|d| {
+        host == *d
+            || host
+                .strip_suffix(d)
+                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
+    })
+}
+
 /// Runs checks: one client, the endpoints from the environment, the retry policy.
 pub struct Verifier {
     pub client: reqwest::blocking::Client,
@@ -178,8 +226,9 @@ impl Verifier {
                 Verdict::unknown("no verifier for this provider; nothing was sent")
             }
             Check::ForeignHost => Verdict::unknown(
-                "issued by a server the finding does not name (private channel server, \
-                 GitHub Enterprise Server, on-prem Anaconda site); nothing was sent",
+                "issued by a server the finding does not name, or found in a channel URL \
+                 whose host is not its provider's (private channel server, mirror, GitHub \
+                 Enterprise Server, on-prem Anaconda site); nothing was sent",
             ),
         }
     }
@@ -233,7 +282,7 @@ pub fn distinct_secrets(findings: &[Finding]) -> (Vec<(Check, String)>, Vec<Opti
             index.push(None);
             continue;
         }
-        let check = check_for(&f.rule, &f.provider, f.secret.expose());
+        let check = check_of(f);
         let key = (check, f.secret.expose().to_string());
         let i = *seen.entry(key.clone()).or_insert_with(|| {
             jobs.push(key);
@@ -256,13 +305,41 @@ pub fn verify_findings(findings: &mut [Finding], flags: &VerifyFlags) -> anyhow:
 /// distinct secrets were checked.
 pub fn verify_with(verifier: &Verifier, findings: &mut [Finding]) -> usize {
     let (jobs, index) = distinct_secrets(findings);
-    let verdicts = verifier.verify_all(&jobs);
+    let mut verdicts = verifier.verify_all(&jobs);
+    let redactor = crate::redact::for_findings(findings);
+    for v in &mut verdicts {
+        scrub_verdict(v, &redactor);
+    }
     for (f, i) in findings.iter_mut().zip(index) {
         if let Some(i) = i {
             f.verdict = Some(verdicts[i].clone());
         }
     }
     jobs.len()
+}
+
+/// A verdict's texts come from a server (an error body may echo the token, or list
+/// other credentials): every secret of the run is redacted from them, bare tokens of
+/// known shapes too, and each is cut short.
+pub fn scrub_verdict(v: &mut Verdict, redactor: &crate::redact::Redactor) {
+    for field in [
+        &mut v.owner,
+        &mut v.token_type,
+        &mut v.expires_at,
+        &mut v.name,
+        &mut v.detail,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *field = redactor.server_text(field);
+    }
+    if let Some(scopes) = &mut v.scopes {
+        scopes.truncate(100);
+        for scope in scopes {
+            *scope = redactor.server_text(scope);
+        }
+    }
 }
 
 /// The verdict for an answer no specific rule explained: never `invalid`.
@@ -319,6 +396,7 @@ mod tests {
             rule_name: rule.into(),
             provider: provider.into(),
             path: Some("a".into()),
+            path_bytes: None,
             location: crate::finding::Location::File,
             line: 1,
             column: 1,
@@ -326,6 +404,7 @@ mod tests {
             secret: Secret::new(secret),
             fingerprint: fingerprint(rule, secret),
             snippet: String::new(),
+            url_host: None,
             commit: None,
             blob: None,
             suppressed: None,
@@ -371,6 +450,37 @@ mod tests {
             assert_eq!(check.provider(), "github");
         }
         assert_eq!(Check::AnacondaRepo.provider(), "anaconda");
+    }
+
+    #[test]
+    fn url_tokens_go_only_to_their_provider_hosts() {
+        let org =
+            |host: Option<&str>| host_guard(Check::AnacondaOrg, "anaconda.org-token-url", host);
+        assert_eq!(org(Some("conda.anaconda.org")), Check::AnacondaOrg);
+        assert_eq!(org(Some("pypi.anaconda.org")), Check::AnacondaOrg);
+        assert_eq!(org(Some("anaconda.org")), Check::AnacondaOrg);
+        for bad in [
+            "conda.myanaconda.org",
+            "mirror.example.com",
+            "anaconda.org.evil.com",
+            "",
+            ".anaconda.org",
+        ] {
+            assert_eq!(org(Some(bad)), Check::ForeignHost, "{bad}");
+        }
+        assert_eq!(org(None), Check::ForeignHost, "a URL rule without a host");
+        let repo = |host| host_guard(Check::AnacondaRepo, "anaconda.repo-token-url", Some(host));
+        assert_eq!(repo("repo.anaconda.cloud"), Check::AnacondaRepo);
+        assert_eq!(repo("repo.notanaconda.cloud"), Check::ForeignHost);
+        // Not from a URL: the check stands.
+        assert_eq!(
+            host_guard(Check::AnacondaOrg, "anaconda.org-token-env", None),
+            Check::AnacondaOrg
+        );
+        assert_eq!(
+            host_guard(Check::GithubUser, "github.classic-pat", Some("example.com")),
+            Check::GithubUser
+        );
     }
 
     #[test]

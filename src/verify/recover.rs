@@ -12,6 +12,7 @@ use crate::finding::Finding;
 use crate::matcher::Matcher;
 use git2::{Oid, Repository};
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Files and blobs larger than this are not read back (a scan reports only what it could
@@ -54,7 +55,11 @@ impl<'m> Recoverer<'m> {
 
     /// The secret with `fingerprint`, from the first of `places` that holds it; or why
     /// none did (each place's reason).
-    pub fn recover(&mut self, fingerprint: &str, places: &[Place]) -> Result<String, String> {
+    pub fn recover(
+        &mut self,
+        fingerprint: &str,
+        places: &[Place],
+    ) -> Result<(String, Option<String>), String> {
         if fingerprint.is_empty() {
             return Err("the finding has no fingerprint to match".into());
         }
@@ -78,7 +83,8 @@ impl<'m> Recoverer<'m> {
                 match self.scan(&key, &source, path) {
                     Ok(found) => {
                         if let Some(f) = found.iter().find(|f| f.fingerprint == fingerprint) {
-                            return Ok(f.secret.expose().to_string());
+                            // The host of its URL, for the verifier's exact-host check.
+                            return Ok((f.secret.expose().to_string(), f.url_host.clone()));
                         }
                         reasons.push(format!("{} no longer holds it", source.describe()));
                     }
@@ -123,17 +129,21 @@ impl<'m> Recoverer<'m> {
     fn read(&mut self, source: &Source) -> Result<Vec<u8>, String> {
         match source {
             Source::File(path) => {
+                // Only a regular file is read (a FIFO would hang, /dev/zero never end),
+                // and no more than the limit.
                 let full = self.root.join(path);
-                let size = std::fs::metadata(&full)
-                    .map_err(|e| format!("cannot read {}: {e}", full.display()))?
-                    .len();
-                if size > MAX_READ {
+                let file = crate::input::open_regular(&full)?;
+                let mut bytes = Vec::new();
+                file.take(MAX_READ + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+                if bytes.len() as u64 > MAX_READ {
                     return Err(format!(
                         "{} is larger than {MAX_READ} bytes",
                         full.display()
                     ));
                 }
-                std::fs::read(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))
+                Ok(bytes)
             }
             Source::Blob(id) => {
                 let oid = Oid::from_str(id)

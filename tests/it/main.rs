@@ -7,6 +7,7 @@ mod audit;
 mod ci;
 mod cli;
 mod git;
+mod hostile;
 mod lint;
 mod manners;
 mod revoke;
