@@ -563,6 +563,13 @@ fn attach_commits(
         .collect();
     let counts =
         git_count::count_occurrences(repo, Some(&walk.dag), &walk.trees, &targets, &members);
+    let counted = counts.iter().filter(|c| c.counted).count();
+    if counted > 0 {
+        notes.push(format!(
+            "{counted} secret(s) sit at more than {} paths of one tree: their paths were counted, not listed, and other_paths is the largest count in one commit",
+            git_count::PATHS_LISTED
+        ));
+    }
     let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
     let mut out = Vec::with_capacity(groups.len());
     for ((commit, mut f, _), count) in groups.into_iter().zip(counts) {

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod git;
+mod hostile_git;
 mod lint;
 mod revoke;
 mod rules;
