@@ -1,6 +1,6 @@
 //! `leakscope scan`: source → blob → matcher → finding → verdict → report.
 
-use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::baseline;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, Summary};
@@ -37,6 +37,11 @@ pub struct ScanArgs {
     pub git: GitArgs,
     #[command(flatten)]
     pub verify: VerifyFlags,
+    /// Exit 0 (not 2) when nothing was found but something could not be read (a file,
+    /// blob, object or ref; each is listed in the report): for audits that accept an
+    /// incomplete scan.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// `--rules FILE_OR_DIR`, shared by the commands that load token rules.
@@ -126,8 +131,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     Ok(if failing > 0 && !args.baselines.exit_zero {
         EXIT_FINDINGS
     } else {
-        EXIT_CLEAN
+        incomplete_exit(report.summary.errors, args.allow_incomplete)
     })
+}
+
+/// An incomplete scan never passes: with nothing found but `unreadable` things not
+/// read, the exit is 2 (as ripgrep's), with the count on stderr, unless
+/// `--allow-incomplete`.
+fn incomplete_exit(unreadable: usize, allow_incomplete: bool) -> i32 {
+    if unreadable == 0 || allow_incomplete {
+        return EXIT_CLEAN;
+    }
+    eprintln!(
+        "leakscope: incomplete scan: {unreadable} item(s) could not be read (listed in the report); exit 2 (pass --allow-incomplete to accept an incomplete scan)"
+    );
+    EXIT_ERROR
 }
 
 use std::io::Write as _;

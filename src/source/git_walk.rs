@@ -89,35 +89,23 @@ pub struct Tips {
     pub trees: Vec<Oid>,
     pub blobs: Vec<Oid>,
     pub errors: Vec<ScanError>,
+    /// Refs under `refs/replace/`: git shows the replacements instead of the objects
+    /// they replace; the walk reads objects as stored, so it scans both.
+    pub replaced: usize,
 }
 
-/// Every ref under `refs/` (branches, tags, remotes, stash, notes, ...) and HEAD, peeled
-/// through annotated tags.
-pub fn ref_tips(repo: &Repository) -> Result<Tips, git2::Error> {
-    let mut tips = Tips::default();
-    let mut starts: Vec<(String, Oid)> = Vec::new();
-    if let Ok(head) = repo.head() {
-        if let Some(oid) = head.target() {
-            starts.push(("HEAD".into(), oid));
-        }
-    }
-    for reference in repo.references()? {
-        let reference = match reference {
-            Ok(r) => r,
-            Err(e) => {
-                tips.errors.push(ScanError::at_object(
-                    "refs",
-                    format!("cannot read a ref: {}", e.message()),
-                ));
-                continue;
-            }
-        };
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
-        // A symbolic ref whose target is gone (a deleted remote HEAD) keeps nothing alive.
-        if let Some(oid) = reference.resolve().ok().and_then(|r| r.target()) {
-            starts.push((name, oid));
-        }
-    }
+/// Every ref under `refs/` (branches, tags, remotes, stash, notes, replace refs, ...)
+/// and HEAD, peeled through annotated tags. Refs are read from their files (see
+/// [`super::git_refs`]): a bad ref or `packed-refs` line is an error, and the others
+/// are still followed.
+pub fn ref_tips(repo: &Repository) -> Tips {
+    let list = super::git_refs::read_refs(repo);
+    let mut tips = Tips {
+        errors: list.errors,
+        replaced: list.replaced,
+        ..Tips::default()
+    };
+    let starts = list.refs;
     let mut seen = HashSet::new();
     for (name, mut oid) in starts {
         while seen.insert(oid) {
@@ -155,7 +143,7 @@ pub fn ref_tips(repo: &Repository) -> Result<Tips, git2::Error> {
             }
         }
     }
-    Ok(tips)
+    tips
 }
 
 /// The walk's working state.
@@ -249,17 +237,14 @@ where
     }
 
     fn walk_all(&mut self, all_objects: bool) {
-        let mut tips = match ref_tips(self.repo) {
-            Ok(t) => t,
-            Err(e) => {
-                self.walk.errors.push(ScanError::at_object(
-                    "refs",
-                    format!("cannot list refs: {}", e.message()),
-                ));
-                Tips::default()
-            }
-        };
+        let mut tips = ref_tips(self.repo);
         self.walk.errors.append(&mut tips.errors);
+        if tips.replaced > 0 {
+            self.walk.notes.push(format!(
+                "{} replace ref(s) under refs/replace/: git shows the replacements in place of the objects they replace; both the replaced objects and their replacements were scanned",
+                tips.replaced
+            ));
+        }
         let mut loose_blobs = Vec::new();
         if all_objects {
             let (commits, blobs, tags) = self.all_objects();
@@ -775,7 +760,7 @@ fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> V
         }
         match repo.find_commit(oid) {
             Ok(commit) => {
-                let parents: Vec<Oid> = commit.parent_ids().collect();
+                let parents = stored_parents(&commit);
                 stack.extend(parents.iter().copied());
                 index.insert(oid, nodes.len());
                 nodes.push(Node {
@@ -826,6 +811,21 @@ fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> V
         }
     }
     order
+}
+
+/// A commit's parents as its object stores them. libgit2's `parent_ids` applies
+/// `info/grafts` (and the shallow file), which can hide history that is still in the
+/// object database; the scan reads what is stored. In a shallow clone the parents
+/// beyond the boundary are missing, which [`topo_order`] expects.
+fn stored_parents(commit: &git2::Commit<'_>) -> Vec<Oid> {
+    commit
+        .raw_header_bytes()
+        .split(|b| *b == b'\n')
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.strip_prefix(b"parent "))
+        .filter_map(|hex| std::str::from_utf8(hex).ok())
+        .filter_map(|hex| Oid::from_str(hex.trim()).ok())
+        .collect()
 }
 
 type RangeItem = Result<Oid, String>;

@@ -30,6 +30,10 @@ impl Repo {
         }
     }
 
+    fn git_dir(&self) -> PathBuf {
+        self.path.join(".git")
+    }
+
     fn blob(&self, content: &str) -> Oid {
         self.repo.blob(content.as_bytes()).unwrap()
     }
@@ -270,4 +274,260 @@ fn a_git_bomb_of_ten_levels_is_scanned_and_its_token_reported_once() {
     );
     assert_redacted(&json, &stderr, &[&secret]);
     eprintln!("10-level git bomb scanned in {took:?}");
+}
+
+/// Runs git in `dir` with a fixed identity and no user or system config.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Alice Example")
+        .env("GIT_AUTHOR_EMAIL", "alice@example.test")
+        .env("GIT_COMMITTER_NAME", "Alice Example")
+        .env("GIT_COMMITTER_EMAIL", "alice@example.test")
+        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository whose one commit holds `secret`, packed by `git gc`; returns it and
+/// the pack's file stem (`objects/pack/pack-<id>`).
+fn packed_repo(secret: &str) -> (Repo, PathBuf) {
+    let repo = Repo::new();
+    let commit = repo.commit_file(&[], "a.txt", &format!("token = {secret}\n"));
+    repo.set_main(commit);
+    git(&repo.path, &["gc", "-q"]);
+    let pack_dir = repo.path.join(".git/objects/pack");
+    let pack = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .expect("gc wrote a pack");
+    (repo, pack.with_extension(""))
+}
+
+fn make_writable(path: &Path) {
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+/// The error naming `file` (by its full path's end), or a panic listing them all.
+fn error_about(json: &Value, file: &str) -> String {
+    errors(json)
+        .iter()
+        .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(file)))
+        .and_then(|e| e["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no error names {file}: {}", error_text(json)))
+}
+
+#[test]
+fn damaged_packs_and_indexes_are_errors_naming_the_file_and_the_scan_exits_2() {
+    type Damage = fn(&Path);
+    let cases: [(&str, &str, Damage, &str); 3] = [
+        (
+            "truncated pack",
+            ".pack",
+            |stem| {
+                let pack = stem.with_extension("pack");
+                make_writable(&pack);
+                let len = std::fs::metadata(&pack).unwrap().len();
+                let file = std::fs::OpenOptions::new().write(true).open(&pack).unwrap();
+                file.set_len(len / 2).unwrap();
+            },
+            "damaged pack",
+        ),
+        (
+            "missing index",
+            ".pack",
+            |stem| {
+                std::fs::remove_file(stem.with_extension("idx")).unwrap();
+            },
+            "pack without its index",
+        ),
+        (
+            "corrupt index",
+            ".idx",
+            |stem| {
+                let idx = stem.with_extension("idx");
+                make_writable(&idx);
+                std::fs::write(&idx, b"\xfftOc\0\0\0\x02 not an index").unwrap();
+            },
+            "corrupt pack index",
+        ),
+    ];
+    for (seed, (what, file, damage, message)) in (10_010u64..).zip(cases) {
+        let secret = ghp(seed);
+        let (repo, stem) = packed_repo(&secret);
+        damage(&stem);
+        let (code, json, stderr) = scan_git(&repo.path, &[]);
+        assert_eq!(
+            code, 2,
+            "{what}: nothing found and something unreadable; {stderr}"
+        );
+        let stem_name = stem.file_name().unwrap().to_string_lossy().into_owned();
+        let error = error_about(&json, &format!("{stem_name}{file}"));
+        assert!(error.starts_with(message), "{what}: {error}");
+        let count = json["summary"]["errors"].as_u64().unwrap();
+        assert!(
+            stderr.contains(&format!(
+                "incomplete scan: {count} item(s) could not be read"
+            )),
+            "{what}: the count on stderr: {stderr}"
+        );
+        let (code, _, _) = scan_git(&repo.path, &["--allow-incomplete"]);
+        assert_eq!(code, 0, "{what}: --allow-incomplete accepts it");
+        assert_redacted(&json, &stderr, &[&secret]);
+    }
+}
+
+#[test]
+fn a_bad_packed_refs_line_keeps_the_other_refs_and_loose_refs() {
+    let repo = Repo::new();
+    let (on_main, on_tag, on_loose) = (ghp(10_020), ghp(10_021), ghp(10_022));
+    let main = repo.commit_file(&[], "main.txt", &format!("{on_main}\n"));
+    repo.set_main(main);
+    let tagged = repo.commit_file(&[], "tag.txt", &format!("{on_tag}\n"));
+    repo.repo
+        .reference("refs/tags/v1", tagged, true, "t")
+        .unwrap();
+    git(&repo.path, &["pack-refs", "--all"]);
+    let loose = repo.commit_file(&[], "loose.txt", &format!("{on_loose}\n"));
+    let packed = repo.git_dir().join("packed-refs");
+    let mut text = std::fs::read_to_string(&packed).unwrap();
+    assert!(text.contains("refs/tags/v1"), "{text}");
+    text.push_str("zzzz refs/heads/bad\n");
+    std::fs::write(&packed, text).unwrap();
+    std::fs::write(
+        repo.git_dir().join("refs/heads/loose"),
+        format!("{loose}\n"),
+    )
+    .unwrap();
+
+    let (code, json, stderr) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    for secret in [&on_main, &on_tag, &on_loose] {
+        assert_eq!(about(&json, secret).len(), 1, "{json:#}");
+    }
+    let error = error_about(&json, "packed-refs");
+    assert!(
+        error.starts_with("corrupt packed refs: line(s) 4 "),
+        "{error}"
+    );
+
+    // A packed-refs file that is garbage throughout: the loose refs are still read.
+    std::fs::write(&packed, "garbage\n").unwrap();
+    let (code, json, _) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(about(&json, &on_loose).len(), 1, "{json:#}");
+    assert!(
+        about(&json, &on_main).is_empty(),
+        "main lived in packed-refs"
+    );
+    assert!(error_about(&json, "packed-refs").contains("line(s) 1 "));
+}
+
+#[test]
+fn garbage_refs_and_a_garbage_head_are_errors_naming_them() {
+    let repo = Repo::new();
+    let secret = ghp(10_030);
+    let commit = repo.commit_file(&[], "a.txt", &format!("{secret}\n"));
+    repo.set_main(commit);
+    std::fs::write(repo.git_dir().join("refs/heads/junk"), "not a ref at all\n").unwrap();
+    let (code, json, _) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1, "the good refs are scanned");
+    assert_eq!(about(&json, &secret).len(), 1);
+    let error = error_about(&json, "refs/heads/junk");
+    assert!(error.starts_with("ref refs/heads/junk: neither"), "{error}");
+
+    // Only a garbage HEAD, nothing else: an error and exit 2.
+    std::fs::remove_file(repo.git_dir().join("refs/heads/junk")).unwrap();
+    std::fs::remove_file(repo.git_dir().join("refs/heads/main")).unwrap();
+    std::fs::write(repo.git_dir().join("HEAD"), format!("{}\n", "g".repeat(40))).unwrap();
+    let (code, json, stderr) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 2, "{json:#} {stderr}");
+    assert!(error_about(&json, "HEAD").starts_with("HEAD: neither"));
+    assert!(stderr.contains("incomplete scan: 1 item(s)"), "{stderr}");
+}
+
+#[test]
+fn tokens_behind_grafts_and_replace_refs_are_found_with_a_note() {
+    // Grafts: B's graft says it has no parent, which hides A (and its token) from git.
+    let repo = Repo::new();
+    let secret = ghp(10_040);
+    let a = repo.commit_file(&[], "a.txt", &format!("{secret}\n"));
+    let b = repo.commit_file(&[a], "b.txt", "clean\n");
+    repo.set_main(b);
+    std::fs::create_dir_all(repo.git_dir().join("info")).unwrap();
+    std::fs::write(repo.git_dir().join("info/grafts"), format!("{b}\n")).unwrap();
+    let (code, json, _) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1, "{json:#}");
+    let found = about(&json, &secret);
+    assert_eq!(found.len(), 1, "{json:#}");
+    assert_eq!(found[0]["commit"], a.to_string().as_str());
+    assert!(
+        notes(&json).iter().any(|n| n.starts_with("info/grafts")),
+        "{:#?}",
+        notes(&json)
+    );
+
+    // Replace refs: git shows A' in place of A.
+    let repo = Repo::new();
+    let secret = ghp(10_041);
+    let a = repo.commit_file(&[], "a.txt", &format!("{secret}\n"));
+    let b = repo.commit_file(&[a], "b.txt", "clean\n");
+    repo.set_main(b);
+    let stand_in = repo.commit_file(&[], "a.txt", "nothing here\n");
+    repo.repo
+        .reference(&format!("refs/replace/{a}"), stand_in, true, "t")
+        .unwrap();
+    let (code, json, _) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(about(&json, &secret).len(), 1, "{json:#}");
+    assert!(
+        notes(&json).iter().any(|n| n.contains("refs/replace/")),
+        "{:#?}",
+        notes(&json)
+    );
+}
+
+#[test]
+fn a_corrupt_shallow_file_is_named_and_a_partial_clone_gets_a_note() {
+    let repo = Repo::new();
+    let secret = ghp(10_050);
+    let commit = repo.commit_file(&[], "a.txt", &format!("{secret}\n"));
+    repo.set_main(commit);
+    let shallow = repo.git_dir().join("shallow");
+    std::fs::write(&shallow, "not an object id\n").unwrap();
+    let (code, _, stderr) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("corrupt shallow file"), "{stderr}");
+    assert!(stderr.contains(".git/shallow"), "{stderr}");
+    assert!(!stderr.contains("not in a git repository"), "{stderr}");
+    std::fs::remove_file(&shallow).unwrap();
+
+    let dir = repo.path.as_path();
+    git(dir, &["config", "core.repositoryformatversion", "1"]);
+    git(dir, &["config", "extensions.partialClone", "origin"]);
+    git(dir, &["config", "remote.origin.url", "/nonexistent/origin"]);
+    git(dir, &["config", "remote.origin.promisor", "true"]);
+    let (code, json, stderr) = scan_git(&repo.path, &[]);
+    assert_eq!(code, 1, "a partial clone opens and is scanned: {stderr}");
+    assert_eq!(about(&json, &secret).len(), 1);
+    assert!(
+        notes(&json).iter().any(|n| n.starts_with("partial clone")),
+        "{:#?}",
+        notes(&json)
+    );
 }
