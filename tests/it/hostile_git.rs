@@ -531,3 +531,31 @@ fn a_corrupt_shallow_file_is_named_and_a_partial_clone_gets_a_note() {
         notes(&json)
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_tree_scan_with_an_unreadable_file_and_no_finding_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clean.txt"), "nothing here\n").unwrap();
+    // /proc/self/mem opens but fails to read at offset 0 (EIO), even as root.
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("leakscope")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["scan", "--quiet", "--format", "json", ".", "/proc/self/mem"])
+            .args(extra)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("incomplete scan: 1 item(s)"), "{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["errors"][0]["path"], "/proc/self/mem",
+        "the report is still written"
+    );
+    assert_eq!(run(&["--allow-incomplete"]).status.code(), Some(0));
+}
