@@ -928,37 +928,26 @@ fn signature_parts(sig: &git2::Signature<'_>) -> (String, String, String) {
 }
 
 /// `2024-05-06T07:08:09+02:00`: the local time as the author's clock showed it, and
-/// the offset, so the instant and the author's time zone both survive.
+/// the offset, so the instant and the author's time zone both survive. A date or
+/// offset outside what RFC 3339 can write (git stores any integer) is shown raw, as git
+/// stores it (`@<seconds> <offset in minutes>`), rather than wrapped into a wrong date.
 pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
-    let local = seconds + i64::from(offset_minutes) * 60;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let local = jiff::tz::Offset::from_seconds(offset_minutes.saturating_mul(60))
+        .ok()
+        .zip(jiff::Timestamp::from_second(seconds).ok())
+        .map(|(offset, at)| offset.to_datetime(at))
+        .filter(|dt| (0..=9999).contains(&dt.year()));
+    let Some(local) = local else {
+        return format!("@{seconds} {offset_minutes:+}");
+    };
     let sign = if offset_minutes < 0 { '-' } else { '+' };
     let off = offset_minutes.unsigned_abs();
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
+        "{}{sign}{:02}:{:02}",
+        local.strftime("%Y-%m-%dT%H:%M:%S"),
         off / 60,
         off % 60
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Trees nest at most this deep in a walk; deeper ones are reported, not walked (git
@@ -1252,5 +1241,8 @@ mod tests {
         assert_eq!(rfc3339(1_582_979_696, 120), "2020-02-29T14:34:56+02:00");
         assert_eq!(rfc3339(1_582_979_696, -330), "2020-02-29T07:04:56-05:30");
         assert_eq!(rfc3339(-1, 0), "1969-12-31T23:59:59+00:00");
+        // Hostile dates and offsets: shown raw, never wrapped or a panic.
+        assert_eq!(rfc3339(i64::MAX, 0), format!("@{} +0", i64::MAX));
+        assert_eq!(rfc3339(0, i32::MIN), format!("@0 {}", i32::MIN));
     }
 }
