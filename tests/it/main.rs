@@ -9,5 +9,6 @@ mod hostile_git;
 mod lint;
 mod revoke;
 mod rules;
+mod schema;
 mod staged;
 mod verify;
