@@ -469,7 +469,7 @@ fn run_with_env(args: CiArgs, env: &Env) -> anyhow::Result<i32> {
     if scope == Scope::Nothing {
         return Ok(EXIT_CLEAN);
     }
-    Ok(exit_code(&report, &args.verify, &args.baselines))
+    Ok(exit_code(&report, &args.verify, &args.baselines, false))
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {

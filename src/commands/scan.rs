@@ -1,6 +1,6 @@
 //! `leakscope scan`: source → blob → matcher → finding → verdict → report.
 
-use super::{values, BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{values, BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::baseline;
 use crate::blob::{scan_reader, Origin};
 use crate::config::{ConfigArgs, ScanConfig};
@@ -41,6 +41,11 @@ pub struct ScanArgs {
     pub baselines: BaselineArgs,
     #[command(flatten, next_help_heading = "Verify")]
     pub verify: VerifyFlags,
+    /// Exit 0 (not 2) when nothing was found but something could not be read (a file,
+    /// blob, object or ref; each is listed in the report): for audits that accept an
+    /// incomplete scan.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// Examples shown after `scan --help`.
@@ -167,7 +172,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let (mut out, options) = args.output.open()?;
     write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
-    Ok(exit_code(&report, &args.verify, &args.baselines))
+    Ok(exit_code(
+        &report,
+        &args.verify,
+        &args.baselines,
+        args.allow_incomplete,
+    ))
 }
 
 /// What every history or tree scan does after its source ran (`scan`, and `ci` with
@@ -219,7 +229,12 @@ pub fn finish(
 
 /// The exit code of a finished scan: 1 when a finding counts (any, or only live ones
 /// with `--fail-on live`) unless `--exit-zero`, else 0.
-pub fn exit_code(report: &Report, verify: &VerifyFlags, baselines: &BaselineArgs) -> i32 {
+pub fn exit_code(
+    report: &Report,
+    verify: &VerifyFlags,
+    baselines: &BaselineArgs,
+    allow_incomplete: bool,
+) -> i32 {
     let failing = match verify.fail_on {
         FailOn::Any => report.summary.findings,
         FailOn::Live => report.summary.live.unwrap_or(0),
@@ -227,7 +242,7 @@ pub fn exit_code(report: &Report, verify: &VerifyFlags, baselines: &BaselineArgs
     if failing > 0 && !baselines.exit_zero {
         EXIT_FINDINGS
     } else {
-        EXIT_CLEAN
+        incomplete_exit(report.summary.errors, allow_incomplete)
     }
 }
 
@@ -331,6 +346,19 @@ fn scan_stdin(matcher: &Matcher, max_size: Option<u64>, outcome: &mut ScanOutcom
     if outcome.stats.files_scanned == 0 {
         outcome.notes.push("no file was scanned".to_string());
     }
+}
+
+/// An incomplete scan never passes: with nothing found but `unreadable` things not
+/// read, the exit is 2 (as ripgrep's), with the count on stderr, unless
+/// `--allow-incomplete`.
+fn incomplete_exit(unreadable: usize, allow_incomplete: bool) -> i32 {
+    if unreadable == 0 || allow_incomplete {
+        return EXIT_CLEAN;
+    }
+    eprintln!(
+        "leakscope: incomplete scan: {unreadable} item(s) could not be read (listed in the report); exit 2 (pass --allow-incomplete to accept an incomplete scan)"
+    );
+    EXIT_ERROR
 }
 
 use std::io::{Read as _, Write as _};

@@ -12,6 +12,7 @@
 //!    counts the other commits and paths that carry them, and each finding gets its
 //!    [`CommitInfo`].
 
+use super::git_packs;
 use super::git_walk::{self, BlobEntry, Selection, Walk};
 use super::tree::Counters;
 use super::{git_count, git_facts};
@@ -26,13 +27,18 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 /// Blobs larger than this are skipped (and counted) unless `--max-blob-size` says otherwise.
 pub const DEFAULT_MAX_BLOB_SIZE: u64 = 256 << 20;
 /// Blobs from this size on are streamed when the object database can (loose objects).
 const STREAM_THRESHOLD: usize = 16 << 20;
+/// Bytes of blobs read whole (packed ones: libgit2 cannot stream them) that all workers
+/// together hold at once. A blob takes its size from this budget (at most all of it)
+/// before it is inflated and gives it back once scanned, so the blobs in memory add up
+/// to at most max(this, `--max-blob-size`) whatever `-j` is.
+pub const IN_FLIGHT_BYTES: u64 = 256 << 20;
 /// Blobs handed to a worker at once: large enough to amortise the hand-off, small
 /// enough that both cores stay busy while the walk is still discovering blobs.
 const BATCH: usize = 128;
@@ -95,6 +101,53 @@ struct Shared<'a> {
     blobs_read: AtomicU64,
     counters: Counters,
     progress: ProgressBar,
+    budget: Budget,
+}
+
+/// The shared byte budget of [`IN_FLIGHT_BYTES`].
+struct Budget {
+    left: Mutex<u64>,
+    freed: Condvar,
+    total: u64,
+}
+
+/// Bytes taken from a [`Budget`], given back on drop.
+struct Taken<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Budget {
+    fn new(total: u64) -> Budget {
+        Budget {
+            left: Mutex::new(total),
+            freed: Condvar::new(),
+            total,
+        }
+    }
+
+    /// Waits until `bytes` (at most the whole budget) are free and takes them. No
+    /// worker holds two grants, so every wait ends when some other blob is scanned.
+    fn take(&self, bytes: u64) -> Taken<'_> {
+        let bytes = bytes.min(self.total);
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        while *left < bytes {
+            left = self.freed.wait(left).unwrap_or_else(|e| e.into_inner());
+        }
+        *left -= bytes;
+        Taken {
+            budget: self,
+            bytes,
+        }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let mut left = self.budget.left.lock().unwrap_or_else(|e| e.into_inner());
+        *left += self.bytes;
+        self.budget.freed.notify_all();
+    }
 }
 
 thread_local! {
@@ -104,14 +157,97 @@ thread_local! {
 }
 
 /// The repository at or above `path` (as git itself finds it), or an error naming `path`.
+/// A repository that is found but cannot be opened (a corrupt `shallow` or
+/// `info/grafts` file) is named as such, not as "not in a git repository".
 pub fn discover_repo(path: &Path) -> anyhow::Result<Repository> {
+    allow_partial_clones();
     Repository::discover(path).map_err(|e| {
+        let Ok(git_dir) = Repository::discover_path(path, std::iter::empty::<&Path>()) else {
+            return anyhow::anyhow!(
+                "{}: not in a git repository ({})",
+                path.display(),
+                e.message()
+            );
+        };
+        if e.message().contains("graft") {
+            let common = common_dir(&git_dir);
+            for file in [git_dir.join("shallow"), common.join("info/grafts")] {
+                if file.is_file() {
+                    return anyhow::anyhow!(
+                        "{}: corrupt {} file, cannot open the repository ({})",
+                        file.display(),
+                        if file.ends_with("shallow") {
+                            "shallow"
+                        } else {
+                            "grafts"
+                        },
+                        e.message()
+                    );
+                }
+            }
+        }
         anyhow::anyhow!(
-            "{}: not in a git repository ({})",
-            path.display(),
+            "{}: cannot open the repository ({})",
+            git_dir.display(),
             e.message()
         )
     })
+}
+
+/// libgit2 refuses to open a repository that declares an extension it does not know,
+/// and a partial clone declares `extensions.partialClone`. Its objects are ordinary
+/// objects (the missing ones are missing, and reported so), so the scan can read it:
+/// the extension is added to libgit2's list once, before any repository is opened.
+fn allow_partial_clones() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's extension list is global; `Once` makes this the only
+        // write, and it happens before this process opens any repository.
+        let _ = unsafe { git2::opts::set_extensions(&["partialclone"]) };
+    });
+}
+
+/// The common directory of a git directory (a linked worktree's `commondir` file
+/// points at the main repository's).
+fn common_dir(git_dir: &Path) -> PathBuf {
+    match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(target) => git_dir.join(target.trim()),
+        Err(_) => git_dir.to_path_buf(),
+    }
+}
+
+/// Facts about the repository that change what a history scan can see, and damaged
+/// pack files (see [`git_packs`]).
+fn repository_checks(repo: &Repository) -> (Vec<ScanError>, Vec<String>) {
+    let common = repo.commondir();
+    let errors = git_packs::check_packs(&common.join("objects"));
+    let mut notes = Vec::new();
+    let grafts = common.join("info/grafts");
+    if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
+        notes.push(
+            "info/grafts rewrites the parents of some commits: git shows the grafted history; the commits were scanned with their parents as stored, so what the grafts hide was scanned too"
+                .into(),
+        );
+    }
+    let partial = repo.config().ok().is_some_and(|config| {
+        config.get_string("extensions.partialclone").is_ok()
+            || config
+                .entries(Some(r"remote\..*\.promisor"))
+                .is_ok_and(|mut entries| {
+                    let mut any = false;
+                    while let Some(Ok(entry)) = entries.next() {
+                        any |= entry.value().is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+                    }
+                    any
+                })
+    });
+    if partial {
+        notes.push(
+            "partial clone (promisor remote): objects not fetched yet are not in this repository; each one that is missing is listed as an error"
+                .into(),
+        );
+    }
+    (errors, notes)
 }
 
 /// Scans the history of the repository at or above `repo_path` (a working tree or any
@@ -124,8 +260,11 @@ pub fn scan_history(
     progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
     let repo = discover_repo(repo_path)?;
-    let selection = select(&repo, args)?;
-    scan_selection(matcher, &repo, &selection, args, progress)
+    let mut ref_errors = Vec::new();
+    let selection = select(&repo, args, &mut ref_errors)?;
+    let mut outcome = scan_selection(matcher, &repo, &selection, args, progress)?;
+    outcome.errors.extend(ref_errors);
+    Ok(outcome)
 }
 
 /// Scans the commits `selection` chooses in `repo` (the flags of `args` other than the
@@ -173,7 +312,11 @@ pub fn scan_selection(
 
 /// Turns `--range`, `--since`, `--branch` into the commits to scan. A revision that does
 /// not resolve is an error naming the flag and the revision (exit 2).
-fn select(repo: &Repository, args: &GitArgs) -> anyhow::Result<Selection> {
+fn select(
+    repo: &Repository,
+    args: &GitArgs,
+    errors: &mut Vec<ScanError>,
+) -> anyhow::Result<Selection> {
     if let Some(range) = &args.range {
         if range.contains("...") {
             anyhow::bail!("--range {range}: symmetric ranges (A...B) are not supported; use A..B");
@@ -196,9 +339,9 @@ fn select(repo: &Repository, args: &GitArgs) -> anyhow::Result<Selection> {
     let tips = match &args.branch {
         Some(name) => vec![resolve_branch(repo, name)?],
         None => {
-            git_walk::ref_tips(repo)
-                .context("cannot list the repository's refs")?
-                .commits
+            let tips = git_walk::ref_tips(repo);
+            errors.extend(tips.errors);
+            tips.commits
         }
     };
     let hide = match &args.since {
@@ -259,6 +402,7 @@ fn scan_repo(
         blobs_read: AtomicU64::new(0),
         counters: Counters::default(),
         progress: bar,
+        budget: Budget::new(IN_FLIGHT_BYTES),
     };
     let threads = if args.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -270,6 +414,7 @@ fn scan_repo(
         .thread_name(|i| format!("leakscope-git-{i}"))
         .build()
         .context("cannot start worker threads")?;
+    let (repo_errors, repo_notes) = repository_checks(repo);
     let started = Instant::now();
     let walk: Walk = pool.in_place_scope(|scope| {
         let mut batch: Vec<BlobJob> = Vec::with_capacity(BATCH);
@@ -351,8 +496,10 @@ fn scan_repo(
         &mut outcome.notes,
     );
     errors.extend(walk.errors.iter().cloned());
+    errors.extend(repo_errors);
     outcome.errors = errors;
     outcome.notes.extend(walk.notes.iter().cloned());
+    outcome.notes.extend(repo_notes);
     if !walk.gitlinks.is_empty() && !args.submodules {
         let list: Vec<&str> = walk.gitlinks.iter().map(String::as_str).collect();
         outcome.notes.push(format!(
@@ -461,7 +608,9 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
             return Ok(scanned.findings);
         }
     }
-    // Read once; the object is dropped as soon as it is scanned.
+    // Read once; the object is dropped as soon as it is scanned, and its bytes given
+    // back to the budget after that.
+    let _taken = shared.budget.take(size as u64);
     let object = odb
         .read(job.oid)
         .map_err(|e| format!("cannot read blob: {}", e.message()))?;
@@ -616,6 +765,13 @@ fn attach_commits(
         head_holds: &|fp| head_holds.contains(fp),
     };
     let history = git_facts::secret_histories(repo, walk, &holders);
+    let counted = counts.iter().filter(|c| c.counted).count();
+    if counted > 0 {
+        notes.push(format!(
+            "{counted} secret(s) sit at more than {} paths of one tree: their paths were counted, not listed, and other_paths is the largest count in one commit",
+            git_count::PATHS_LISTED
+        ));
+    }
     let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
     let mut out = Vec::with_capacity(groups.len());
     for ((commit, mut f, blobs), count) in groups.into_iter().zip(counts) {
@@ -690,7 +846,7 @@ fn scan_submodules(
                 continue;
             }
         };
-        let selection = match select(&sub_repo, args) {
+        let selection = match select(&sub_repo, args, &mut outcome.errors) {
             Ok(s) => s,
             Err(e) => {
                 outcome
@@ -721,4 +877,32 @@ fn merge(into: &mut ScanOutcome, from: ScanOutcome) {
     a.skipped_symlinks += b.skipped_symlinks;
     a.commits_scanned += b.commits_scanned;
     a.blobs_read += b.blobs_read;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn the_byte_budget_bounds_what_all_workers_hold_at_once() {
+        let budget = Budget::new(100);
+        let held = AtomicU64::new(0);
+        let most = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for size in [60u64, 60, 30, 250, 10, 90] {
+                let (budget, held, most) = (&budget, &held, &most);
+                scope.spawn(move || {
+                    let taken = budget.take(size);
+                    let now = held.fetch_add(taken.bytes, Ordering::SeqCst) + taken.bytes;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    held.fetch_sub(taken.bytes, Ordering::SeqCst);
+                });
+            }
+        });
+        // A blob larger than the whole budget takes all of it, and waits for it.
+        assert!(most.load(Ordering::SeqCst) <= 100);
+        assert_eq!(*budget.left.lock().unwrap(), 100, "every grant given back");
+    }
 }

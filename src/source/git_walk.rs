@@ -95,35 +95,23 @@ pub struct Tips {
     pub trees: Vec<Oid>,
     pub blobs: Vec<Oid>,
     pub errors: Vec<ScanError>,
+    /// Refs under `refs/replace/`: git shows the replacements instead of the objects
+    /// they replace; the walk reads objects as stored, so it scans both.
+    pub replaced: usize,
 }
 
-/// Every ref under `refs/` (branches, tags, remotes, stash, notes, ...) and HEAD, peeled
-/// through annotated tags.
-pub fn ref_tips(repo: &Repository) -> Result<Tips, git2::Error> {
-    let mut tips = Tips::default();
-    let mut starts: Vec<(String, Oid)> = Vec::new();
-    if let Ok(head) = repo.head() {
-        if let Some(oid) = head.target() {
-            starts.push(("HEAD".into(), oid));
-        }
-    }
-    for reference in repo.references()? {
-        let reference = match reference {
-            Ok(r) => r,
-            Err(e) => {
-                tips.errors.push(ScanError::at_object(
-                    "refs",
-                    format!("cannot read a ref: {}", e.message()),
-                ));
-                continue;
-            }
-        };
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
-        // A symbolic ref whose target is gone (a deleted remote HEAD) keeps nothing alive.
-        if let Some(oid) = reference.resolve().ok().and_then(|r| r.target()) {
-            starts.push((name, oid));
-        }
-    }
+/// Every ref under `refs/` (branches, tags, remotes, stash, notes, replace refs, ...)
+/// and HEAD, peeled through annotated tags. Refs are read from their files (see
+/// [`super::git_refs`]): a bad ref or `packed-refs` line is an error, and the others
+/// are still followed.
+pub fn ref_tips(repo: &Repository) -> Tips {
+    let list = super::git_refs::read_refs(repo);
+    let mut tips = Tips {
+        errors: list.errors,
+        replaced: list.replaced,
+        ..Tips::default()
+    };
+    let starts = list.refs;
     let mut seen = HashSet::new();
     for (name, mut oid) in starts {
         while seen.insert(oid) {
@@ -161,7 +149,7 @@ pub fn ref_tips(repo: &Repository) -> Result<Tips, git2::Error> {
             }
         }
     }
-    Ok(tips)
+    tips
 }
 
 /// The walk's working state.
@@ -175,12 +163,22 @@ struct Walker<'r, 'o, F> {
     restricted: Vec<usize>,
     /// (tree id, hash of the path it sits at) already walked.
     seen_trees: HashSet<(Key, u64), IdBuild>,
+    /// How many times each tree (or compared pair of trees) was walked; see
+    /// [`Walker::expand`].
+    expansions: HashMap<(Option<Key>, Key), u32, IdBuild>,
+    /// Trees met at a path where they were not walked again because they had been at
+    /// [`TREE_PATHS_CHECKED`] others: path-restricted rules were not checked there.
+    unchecked_paths: u64,
+    /// Trees too deep to walk, reported once each.
+    too_deep: HashSet<Key, IdBuild>,
+    /// The directory paths of the tree being walked.
+    paths: PathArena,
     blob_index: HashMap<Key, u32, IdBuild>,
     /// Hash of the path each blob was first met at (same index as `walk.entries`), and
     /// of the other paths for the few blobs met at several: met again at a known path,
     /// a blob needs no further look.
     first_path: Vec<u64>,
-    other_paths: HashMap<u32, Vec<u64>>,
+    other_paths: HashSet<(u32, u64), IdBuild>,
     walk: Walk,
     on_new_blob: F,
 }
@@ -205,9 +203,13 @@ where
         matcher,
         restricted,
         seen_trees: HashSet::default(),
+        expansions: HashMap::default(),
+        unchecked_paths: 0,
+        too_deep: HashSet::default(),
+        paths: PathArena::default(),
         blob_index: HashMap::default(),
         first_path: Vec::new(),
-        other_paths: HashMap::new(),
+        other_paths: HashSet::default(),
         walk: Walk::default(),
         on_new_blob,
     };
@@ -220,6 +222,12 @@ where
     match selection {
         Selection::All { all_objects } => w.walk_all(*all_objects),
         Selection::Introduced { tips, hide } => w.walk_introduced(tips, hide),
+    }
+    if w.unchecked_paths > 0 {
+        w.walk.notes.push(format!(
+            "{} tree(s) met again at other paths after being walked at {TREE_PATHS_CHECKED} were not walked there (their blobs were scanned): path-restricted rules (e.g. .netrc) were not checked at those paths",
+            w.unchecked_paths
+        ));
     }
     w.walk
 }
@@ -235,17 +243,14 @@ where
     }
 
     fn walk_all(&mut self, all_objects: bool) {
-        let mut tips = match ref_tips(self.repo) {
-            Ok(t) => t,
-            Err(e) => {
-                self.walk.errors.push(ScanError::at_object(
-                    "refs",
-                    format!("cannot list refs: {}", e.message()),
-                ));
-                Tips::default()
-            }
-        };
+        let mut tips = ref_tips(self.repo);
         self.walk.errors.append(&mut tips.errors);
+        if tips.replaced > 0 {
+            self.walk.notes.push(format!(
+                "{} replace ref(s) under refs/replace/: git shows the replacements in place of the objects they replace; both the replaced objects and their replacements were scanned",
+                tips.replaced
+            ));
+        }
         let mut loose_blobs = Vec::new();
         if all_objects {
             let (commits, blobs, tags) = self.all_objects();
@@ -261,10 +266,10 @@ where
             self.walk.times.push(time);
             self.walk.parents.push(parents);
             self.scan_commit_message(oid);
-            self.walk_tree(tree, "", ROOT_PATH_HASH, Some(index));
+            self.walk_tree(tree, Some(index));
         }
         for tree in tips.trees {
-            self.walk_tree(tree, "", ROOT_PATH_HASH, None);
+            self.walk_tree(tree, None);
         }
         for blob in tips.blobs.into_iter().chain(loose_blobs) {
             self.add_blob(blob, None, None, None);
@@ -359,11 +364,11 @@ where
             let Some((first, others)) = parent_trees.split_first() else {
                 // A root commit (or one whose parents are beyond a shallow boundary)
                 // introduces its whole tree.
-                self.walk_tree(tree, "", ROOT_PATH_HASH, Some(index));
+                self.walk_tree(tree, Some(index));
                 continue;
             };
             let mut introduced = Vec::new();
-            self.diff_trees(Some(*first), tree, "", &mut introduced);
+            self.diff_trees(Some(*first), tree, &mut introduced);
             for other in others {
                 let Ok(other_tree) = self.repo.find_tree(*other) else {
                     continue;
@@ -381,162 +386,224 @@ where
     }
 
     /// The (path, blob) pairs of `new` that `old` does not have at the same path.
+    /// Walked with an explicit stack (no recursion) to [`MAX_TREE_DEPTH`] levels; a
+    /// pair of trees already compared is not compared again beyond what path-restricted
+    /// rules need (see [`Walker::expand`]).
     fn diff_trees(
         &mut self,
         old: Option<Oid>,
         new: Oid,
-        prefix: &str,
         out: &mut Vec<(String, Oid, Option<Oid>)>,
     ) {
-        if old == Some(new) {
-            return;
-        }
-        let new_tree = match self.repo.find_tree(new) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(
-                    new,
-                    format!("cannot read tree{}: {}", at(prefix), e.message()),
-                );
-                return;
-            }
-        };
-        let old_tree = match old.map(|o| self.repo.find_tree(o)) {
-            Some(Ok(t)) => Some(t),
-            Some(Err(e)) => {
-                let oid = old.unwrap_or(new);
-                self.error(
-                    oid,
-                    format!("cannot read tree{}: {}", at(prefix), e.message()),
-                );
-                None
-            }
-            None => None,
-        };
+        self.paths.reset();
+        let mut stack = vec![(old, new, ROOT_NODE)];
         let mut subtrees = Vec::new();
-        for entry in new_tree.iter() {
-            let path = join(prefix, entry.name_bytes());
-            let before = old_tree
-                .as_ref()
-                .and_then(|t| t.get_name_bytes(entry.name_bytes()))
-                .map(|e| (e.kind(), e.id()));
-            match entry.kind() {
-                Some(ObjectType::Tree) => {
-                    let old_sub = before
-                        .filter(|(k, _)| *k == Some(ObjectType::Tree))
-                        .map(|(_, id)| id);
-                    subtrees.push((old_sub, entry.id(), path));
+        while let Some((old, new, node)) = stack.pop() {
+            if old == Some(new) {
+                continue;
+            }
+            let pair = (old.map(|o| key(&o)), key(&new));
+            if !self.expand_pair(pair) {
+                continue;
+            }
+            let new_tree = match self.repo.find_tree(new) {
+                Ok(t) => t,
+                Err(e) => {
+                    let at = self.paths.at(node);
+                    self.error(new, format!("cannot read tree{at}: {}", e.message()));
+                    continue;
                 }
-                Some(ObjectType::Blob) => {
-                    if before == Some((Some(ObjectType::Blob), entry.id())) {
-                        continue;
-                    }
-                    if entry.filemode() == SYMLINK_MODE {
-                        self.walk.symlinks += 1;
-                    } else {
-                        let base = before
-                            .filter(|(k, _)| *k == Some(ObjectType::Blob))
-                            .map(|(_, id)| id);
-                        out.push((path, entry.id(), base));
-                    }
-                }
-                Some(ObjectType::Commit) => {
-                    self.walk.gitlinks.insert(path);
-                }
-                _ => {}
-            }
-        }
-        drop(new_tree);
-        drop(old_tree);
-        for (old_sub, new_sub, path) in subtrees {
-            self.diff_trees(old_sub, new_sub, &path, out);
-        }
-    }
-
-    /// Registers every blob under `tree`, skipping subtrees already walked at this path.
-    /// `prefix_hash` is [`path_hash`] of `prefix`, passed down so no path is hashed
-    /// twice.
-    fn walk_tree(&mut self, tree_oid: Oid, prefix: &str, prefix_hash: u64, commit: Option<u32>) {
-        let tree_key = key(&tree_oid);
-        if !self.seen_trees.insert((tree_key, prefix_hash)) {
-            return;
-        }
-        let object = match self.odb.map(|odb| odb.read(tree_oid)) {
-            Some(Ok(o)) if o.kind() == ObjectType::Tree => o,
-            Some(Ok(o)) => {
-                let kind = o.kind();
-                drop(o);
-                self.error(
-                    tree_oid,
-                    format!("expected a tree{}, found a {kind}", at(prefix)),
-                );
-                return;
-            }
-            Some(Err(e)) => {
-                self.error(
-                    tree_oid,
-                    format!("cannot read tree{}: {}", at(prefix), e.message()),
-                );
-                return;
-            }
-            None => {
-                self.error(tree_oid, "cannot open the object database".into());
-                return;
-            }
-        };
-        let id_len = tree_oid.as_bytes().len();
-        let mut subtrees = Vec::new();
-        let record = self.walk.dag.begin(tree_key);
-        let mut malformed = false;
-        for entry in RawTree::new(object.data(), id_len) {
-            let Some(entry) = entry else {
-                malformed = true;
-                break;
             };
-            match entry.mode & 0o170000 {
-                0o040000 => {
-                    let name = fnv(entry.name);
-                    if record {
-                        self.walk.dag.subtree(name, key_of(entry.id));
-                    }
-                    if let Ok(oid) = Oid::from_bytes(entry.id) {
-                        let hash = path_hash(prefix_hash, name);
-                        subtrees.push((oid, join(prefix, entry.name), hash));
-                    }
+            let old_tree = match old.map(|o| self.repo.find_tree(o)) {
+                Some(Ok(t)) => Some(t),
+                Some(Err(e)) => {
+                    let oid = old.unwrap_or(new);
+                    let at = self.paths.at(node);
+                    self.error(oid, format!("cannot read tree{at}: {}", e.message()));
+                    None
                 }
-                0o120000 => self.walk.symlinks += 1,
-                0o160000 => {
-                    self.walk.gitlinks.insert(join(prefix, entry.name));
-                }
-                _ => {
-                    let name = fnv(entry.name);
-                    let hash = path_hash(prefix_hash, name);
-                    let index = self.add_tree_blob(entry.id, prefix, hash, entry.name, commit);
-                    if record {
-                        self.walk.dag.blob(name, index);
+                None => None,
+            };
+            for entry in new_tree.iter() {
+                let name = entry.name_bytes();
+                let before = old_tree
+                    .as_ref()
+                    .and_then(|t| t.get_name_bytes(name))
+                    .map(|e| (e.kind(), e.id()));
+                match entry.kind() {
+                    Some(ObjectType::Tree) => {
+                        let old_sub = before
+                            .filter(|(k, _)| *k == Some(ObjectType::Tree))
+                            .map(|(_, id)| id);
+                        if let Some(child) = self.descend(node, name, entry.id()) {
+                            subtrees.push((old_sub, entry.id(), child));
+                        }
                     }
+                    Some(ObjectType::Blob) => {
+                        if before == Some((Some(ObjectType::Blob), entry.id())) {
+                            continue;
+                        }
+                        if entry.filemode() == SYMLINK_MODE {
+                            self.walk.symlinks += 1;
+                        } else {
+                            let base = before
+                                .filter(|(k, _)| *k == Some(ObjectType::Blob))
+                                .map(|(_, id)| id);
+                            out.push((self.paths.path(node, Some(name)), entry.id(), base));
+                        }
+                    }
+                    Some(ObjectType::Commit) => {
+                        let path = self.paths.path(node, Some(name));
+                        self.walk.gitlinks.insert(path);
+                    }
+                    _ => {}
                 }
             }
-        }
-        if record {
-            self.walk.dag.finish();
-        }
-        drop(object);
-        if malformed {
-            self.error(tree_oid, format!("malformed tree{}", at(prefix)));
-        }
-        for (oid, path, hash) in subtrees {
-            self.walk_tree(oid, &path, hash, commit);
+            drop(new_tree);
+            drop(old_tree);
+            stack.extend(subtrees.drain(..).rev());
         }
     }
 
-    /// A blob met in a tree at `prefix/name` (whose hash is `hash`). Most blobs met
+    /// Whether tree `tree` met at the path whose hash is `path_hash` is to be walked:
+    /// not if it was walked at that path already (an older commit had it), nor if it
+    /// was walked at [`TREE_PATHS_CHECKED`] other paths (once when no rule is
+    /// path-restricted). Its blobs are known after the first walk; walking it at other
+    /// paths only serves path-restricted rules, and a git bomb (one tree reached
+    /// through 10 subtrees per level) must not be walked once per path.
+    fn expand(&mut self, tree: Key, path_hash: u64) -> bool {
+        if !self.seen_trees.insert((tree, path_hash)) {
+            return false;
+        }
+        self.expand_pair((None, tree))
+    }
+
+    /// Counts one more walk of a tree (or a compared pair of trees) against the limit
+    /// [`Walker::expand`] describes.
+    fn expand_pair(&mut self, pair: (Option<Key>, Key)) -> bool {
+        let limit = if self.restricted.is_empty() {
+            1
+        } else {
+            TREE_PATHS_CHECKED
+        };
+        let walked = self.expansions.entry(pair).or_insert(0);
+        if *walked >= limit {
+            if limit > 1 {
+                self.unchecked_paths += 1;
+            }
+            return false;
+        }
+        *walked += 1;
+        true
+    }
+
+    /// The path node of subtree `name` (id `oid`) under `node`, or `None` (and an
+    /// error, once per tree) when it would nest deeper than [`MAX_TREE_DEPTH`] levels or
+    /// make a path longer than [`MAX_PATH_BYTES`].
+    fn descend(&mut self, node: u32, name: &[u8], oid: Oid) -> Option<u32> {
+        let depth = self.paths.depth(node) + 1;
+        let len = self.paths.child_len(node, name);
+        if depth <= MAX_TREE_DEPTH && len <= MAX_PATH_BYTES {
+            return Some(self.paths.push(node, name));
+        }
+        if self.too_deep.insert(key(&oid)) {
+            let prefix = shorten(&self.paths.path(node, None));
+            self.error(
+                oid,
+                format!(
+                    "tree nested too deep at {prefix} ({depth} levels, {len}-byte path; the limits are {MAX_TREE_DEPTH} levels and {MAX_PATH_BYTES} bytes): not walked further, the rest of the history is scanned"
+                ),
+            );
+        }
+        None
+    }
+
+    /// Registers every blob under `root`, skipping subtrees already walked (see
+    /// [`Walker::expand`]). Walked with an explicit stack, not recursion, so no tree is
+    /// too deep for the thread's stack; paths are kept as parent links, so a deep tree
+    /// costs memory linear in its depth.
+    fn walk_tree(&mut self, root: Oid, commit: Option<u32>) {
+        self.paths.reset();
+        let mut stack = vec![(root, ROOT_NODE, ROOT_PATH_HASH)];
+        let mut subtrees = Vec::new();
+        while let Some((tree_oid, node, prefix_hash)) = stack.pop() {
+            let tree_key = key(&tree_oid);
+            if !self.expand(tree_key, prefix_hash) {
+                continue;
+            }
+            let object = match self.odb.map(|odb| odb.read(tree_oid)) {
+                Some(Ok(o)) if o.kind() == ObjectType::Tree => o,
+                Some(Ok(o)) => {
+                    let kind = o.kind();
+                    drop(o);
+                    let at = self.paths.at(node);
+                    self.error(tree_oid, format!("expected a tree{at}, found a {kind}"));
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let at = self.paths.at(node);
+                    self.error(tree_oid, format!("cannot read tree{at}: {}", e.message()));
+                    continue;
+                }
+                None => {
+                    self.error(tree_oid, "cannot open the object database".into());
+                    continue;
+                }
+            };
+            let id_len = tree_oid.as_bytes().len();
+            let record = self.walk.dag.begin(tree_key);
+            let mut malformed = false;
+            for entry in RawTree::new(object.data(), id_len) {
+                let Some(entry) = entry else {
+                    malformed = true;
+                    break;
+                };
+                match entry.mode & 0o170000 {
+                    0o040000 => {
+                        let name = fnv(entry.name);
+                        if record {
+                            self.walk.dag.subtree(name, key_of(entry.id));
+                        }
+                        if let Ok(oid) = Oid::from_bytes(entry.id) {
+                            if let Some(child) = self.descend(node, entry.name, oid) {
+                                subtrees.push((oid, child, path_hash(prefix_hash, name)));
+                            }
+                        }
+                    }
+                    0o120000 => self.walk.symlinks += 1,
+                    0o160000 => {
+                        let path = self.paths.path(node, Some(entry.name));
+                        self.walk.gitlinks.insert(path);
+                    }
+                    _ => {
+                        let name = fnv(entry.name);
+                        let hash = path_hash(prefix_hash, name);
+                        let index = self.add_tree_blob(entry.id, node, hash, entry.name, commit);
+                        if record {
+                            self.walk.dag.blob(name, index);
+                        }
+                    }
+                }
+            }
+            if record {
+                self.walk.dag.finish();
+            }
+            drop(object);
+            if malformed {
+                let at = self.paths.at(node);
+                self.error(tree_oid, format!("malformed tree{at}"));
+            }
+            stack.extend(subtrees.drain(..).rev());
+        }
+    }
+
+    /// A blob met in a tree at `node/name` (whose path hash is `hash`). Most blobs met
     /// again sit at a path they were met at before; that case is settled without
-    /// building the path.
+    /// building the path, and every other in O(1) (a set of (blob, path hash)).
     fn add_tree_blob(
         &mut self,
         id: &[u8],
-        prefix: &str,
+        node: u32,
         hash: u64,
         name: &[u8],
         commit: Option<u32>,
@@ -545,17 +612,17 @@ where
             let Ok(oid) = Oid::from_bytes(id) else {
                 return u32::MAX;
             };
-            let index = self.add_blob(oid, Some(join(prefix, name)), commit, None);
+            let path = self.paths.path(node, Some(name));
+            let index = self.add_blob(oid, Some(path), commit, None);
             self.first_path[index as usize] = hash;
             return index;
         };
         if self.restricted.is_empty() || self.first_path[index as usize] == hash {
             return index;
         }
-        let others = self.other_paths.entry(index).or_default();
-        if !others.contains(&hash) {
-            others.push(hash);
-            self.note_other_path(index, join(prefix, name), commit);
+        if self.other_paths.insert((index, hash)) {
+            let path = self.paths.path(node, Some(name));
+            self.note_other_path(index, path, commit);
         }
         index
     }
@@ -723,7 +790,7 @@ fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> V
         }
         match repo.find_commit(oid) {
             Ok(commit) => {
-                let parents: Vec<Oid> = commit.parent_ids().collect();
+                let parents = stored_parents(&commit);
                 stack.extend(parents.iter().copied());
                 index.insert(oid, nodes.len());
                 nodes.push(Node {
@@ -786,6 +853,20 @@ fn topo_order(repo: &Repository, tips: &[Oid], errors: &mut Vec<ScanError>) -> V
 
 /// (commit, root tree, committer time, parent positions) as [`topo_order`] emits them.
 type Ordered = (Oid, Oid, i64, Vec<u32>);
+/// A commit's parents as its object stores them. libgit2's `parent_ids` applies
+/// `info/grafts` (and the shallow file), which can hide history that is still in the
+/// object database; the scan reads what is stored. In a shallow clone the parents
+/// beyond the boundary are missing, which [`topo_order`] expects.
+fn stored_parents(commit: &git2::Commit<'_>) -> Vec<Oid> {
+    commit
+        .raw_header_bytes()
+        .split(|b| *b == b'\n')
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.strip_prefix(b"parent "))
+        .filter_map(|hex| std::str::from_utf8(hex).ok())
+        .filter_map(|hex| Oid::from_str(hex.trim()).ok())
+        .collect()
+}
 
 type RangeItem = Result<Oid, String>;
 
@@ -887,55 +968,131 @@ fn signature_parts(sig: &git2::Signature<'_>) -> (String, String, String) {
 }
 
 /// `2024-05-06T07:08:09+02:00`: the local time as the author's clock showed it, and
-/// the offset, so the instant and the author's time zone both survive.
+/// the offset, so the instant and the author's time zone both survive. A date or
+/// offset outside what RFC 3339 can write (git stores any integer) is shown raw, as git
+/// stores it (`@<seconds> <offset in minutes>`), rather than wrapped into a wrong date.
 pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
-    let local = seconds + i64::from(offset_minutes) * 60;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let local = jiff::tz::Offset::from_seconds(offset_minutes.saturating_mul(60))
+        .ok()
+        .zip(jiff::Timestamp::from_second(seconds).ok())
+        .map(|(offset, at)| offset.to_datetime(at))
+        .filter(|dt| (0..=9999).contains(&dt.year()));
+    let Some(local) = local else {
+        return format!("@{seconds} {offset_minutes:+}");
+    };
     let sign = if offset_minutes < 0 { '-' } else { '+' };
     let off = offset_minutes.unsigned_abs();
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
+        "{}{sign}{:02}:{:02}",
+        local.strftime("%Y-%m-%dT%H:%M:%S"),
         off / 60,
         off % 60
     )
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Trees nest at most this deep in a walk; deeper ones are reported, not walked (git
+/// itself cannot check out such a tree: the path would exceed PATH_MAX).
+pub const MAX_TREE_DEPTH: usize = 4096;
+/// Paths longer than this are not walked further (reported like a too-deep tree).
+pub const MAX_PATH_BYTES: usize = 16 << 10;
+/// A tree met at a new path is walked again there (for path-restricted rules) until
+/// it was walked at this many paths.
+const TREE_PATHS_CHECKED: u32 = 8;
+
+/// The path node of the root of a walk (the empty path).
+const ROOT_NODE: u32 = 0;
+
+/// The directory paths of one tree walk as parent links: each directory is stored once,
+/// as its parent and its own name, so a walk 4096 levels deep holds 4096 names rather
+/// than 4096 full paths. A full path is built only for a new blob, a gitlink or an
+/// error.
+#[derive(Debug, Default)]
+struct PathArena {
+    nodes: Vec<PathNode>,
+    names: Vec<u8>,
 }
 
-fn join(prefix: &str, name: &[u8]) -> String {
-    let name = String::from_utf8_lossy(name);
-    let mut path = String::with_capacity(prefix.len() + 1 + name.len());
-    if !prefix.is_empty() {
-        path.push_str(prefix);
-        path.push('/');
+#[derive(Debug, Clone, Copy)]
+struct PathNode {
+    parent: u32,
+    /// The name's bytes in [`PathArena::names`].
+    start: usize,
+    end: usize,
+    depth: usize,
+    /// Length of the full path in bytes.
+    len: usize,
+}
+
+impl PathArena {
+    fn reset(&mut self) {
+        self.nodes.clear();
+        self.names.clear();
+        self.nodes.push(PathNode {
+            parent: ROOT_NODE,
+            start: 0,
+            end: 0,
+            depth: 0,
+            len: 0,
+        });
     }
-    path.push_str(&name);
-    path
+
+    fn depth(&self, node: u32) -> usize {
+        self.nodes[node as usize].depth
+    }
+
+    /// Length of `node/name` in bytes.
+    fn child_len(&self, node: u32, name: &[u8]) -> usize {
+        let len = self.nodes[node as usize].len;
+        len + usize::from(len > 0) + name.len()
+    }
+
+    fn push(&mut self, parent: u32, name: &[u8]) -> u32 {
+        let start = self.names.len();
+        self.names.extend_from_slice(name);
+        let node = PathNode {
+            parent,
+            start,
+            end: self.names.len(),
+            depth: self.depth(parent) + 1,
+            len: self.child_len(parent, name),
+        };
+        self.nodes.push(node);
+        (self.nodes.len() - 1) as u32
+    }
+
+    /// The path of `node`, followed by `/name` when given.
+    fn path(&self, node: u32, name: Option<&[u8]>) -> String {
+        let mut parts: Vec<&[u8]> = Vec::new();
+        if let Some(name) = name {
+            parts.push(name);
+        }
+        let mut n = node;
+        while n != ROOT_NODE {
+            let p = self.nodes[n as usize];
+            parts.push(&self.names[p.start..p.end]);
+            n = p.parent;
+        }
+        parts.reverse();
+        String::from_utf8_lossy(&parts.join(&b'/')).into_owned()
+    }
+
+    /// ` dir/` for error messages (nothing at the root), shortened.
+    fn at(&self, node: u32) -> String {
+        if node == ROOT_NODE {
+            String::new()
+        } else {
+            format!(" {}/", shorten(&self.path(node, None)))
+        }
+    }
 }
 
-fn at(prefix: &str) -> String {
-    if prefix.is_empty() {
-        String::new()
-    } else {
-        format!(" {prefix}/")
+/// A path cut to its first 100 characters for a message (a deep tree's path can be
+/// tens of kilobytes).
+fn shorten(path: &str) -> String {
+    const KEEP: usize = 100;
+    match path.char_indices().nth(KEEP) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_string(),
     }
 }
 
@@ -1128,5 +1285,8 @@ mod tests {
         assert_eq!(rfc3339(1_582_979_696, 120), "2020-02-29T14:34:56+02:00");
         assert_eq!(rfc3339(1_582_979_696, -330), "2020-02-29T07:04:56-05:30");
         assert_eq!(rfc3339(-1, 0), "1969-12-31T23:59:59+00:00");
+        // Hostile dates and offsets: shown raw, never wrapped or a panic.
+        assert_eq!(rfc3339(i64::MAX, 0), format!("@{} +0", i64::MAX));
+        assert_eq!(rfc3339(0, i32::MIN), format!("@0 {}", i32::MIN));
     }
 }

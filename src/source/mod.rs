@@ -5,6 +5,8 @@
 pub mod git;
 pub mod git_count;
 pub mod git_facts;
+pub mod git_packs;
+pub mod git_refs;
 pub mod git_walk;
 pub mod staged;
 pub mod tree;

@@ -105,7 +105,8 @@ fn verify_inputs_from_dev_zero_stop_at_the_stated_cap() {
     ));
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(
-        r.stderr.contains("--input /dev/zero: cannot read: larger than 256 MiB"),
+        r.stderr
+            .contains("--input /dev/zero: cannot read: larger than 256 MiB"),
         "{}",
         r.stderr
     );

@@ -8,6 +8,7 @@ mod ci;
 mod cli;
 mod git;
 mod hostile;
+mod hostile_git;
 mod lint;
 mod manners;
 mod revoke;
