@@ -79,10 +79,12 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
     let policy = Policy::find_and_load(args.config.as_deref(), &args.paths, &data.facts)?;
     let matcher =
         Matcher::new(RuleSet::builtin()?).context("cannot build the keyword prefilter")?;
+    let ci = lint::ci::CiFacts::collect(&args.paths);
     let ctx = Context {
         facts: &data.facts,
         actions: &data.actions,
         policy: &policy,
+        ci: &ci,
     };
     let baseline_set = args.baselines.load()?;
 
@@ -219,7 +221,13 @@ fn lint_tree(
                 location: "file",
             },
         );
-        let source = SourceFile::new(&file.display, &text, &found);
+        let relative = roots
+            .iter()
+            .find_map(|root| file.path.strip_prefix(root).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .map(|rel| rel.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.display.clone());
+        let source = SourceFile::new(&file.display, &text, &found).relative_to_root(&relative);
         let mut out = Vec::new();
         if let Err(message) = lint::lint_file(&source, ctx, &mut out) {
             push_error(message);
