@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes its clap `Args` and a `run` that returns
 //! the process exit code (0 clean, 1 findings, 2 error).
 
+pub mod custom_patterns;
 pub mod hook;
 pub mod lint;
 pub mod revoke;

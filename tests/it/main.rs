@@ -8,5 +8,6 @@ mod git;
 mod lint;
 mod revoke;
 mod rules;
+mod rules_export;
 mod staged;
 mod verify;
