@@ -320,6 +320,12 @@ fn storage_fixtures_without_tokens() {
             .contains("under a test path"),
         "{fixture_netrc}"
     );
+    // Test paths are judged relative to the linted root: fixtures/lint/... itself is not one.
+    let root_netrc = findings.iter().find(|f| f["path"] == ".netrc").unwrap();
+    assert!(!root_netrc["message"]
+        .as_str()
+        .unwrap()
+        .contains("test path"));
     // One policy line leaves test paths out.
     let policy = tempfile::tempdir().unwrap();
     let policy_file = policy.path().join("leakscope.toml");
