@@ -307,12 +307,12 @@ pub fn check(
             let (line, col) = pos(key);
             out.push(
                 file.finding_on(&WRITE_ALL, line, col)
-.severity(Severity::Error)
-.key("workflow")
-.message("`permissions: write-all` gives every job's token write access to everything"
+                .severity(Severity::Error)
+                .key("workflow")
+                .message("`permissions: write-all` gives every job's token write access to everything"
                         )
-.suggestion(workflow_fix.clone())
-.build(),
+                .suggestion(workflow_fix.clone())
+                .build(),
             );
         }
         None if jobs.iter().any(|j| j.permissions.is_none()) => {
@@ -323,16 +323,16 @@ pub fn check(
                 .map(|j| j.name.as_str())
                 .collect();
             out.push(file.finding_on(&MISSING, line, col)
-.severity(Severity::Warning)
-.key("workflow")
-.message(format!(
+                .severity(Severity::Warning)
+                .key("workflow")
+                .message(format!(
                     "no top-level `permissions:` block: job{} {} get{} the repository's default token, which may be read-write",
                     if bare.len() == 1 { "" } else { "s" },
                     bare.join(", "),
                     if bare.len() == 1 { "s" } else { "" },
                 ))
-.suggestion(workflow_fix.clone())
-.build());
+                .suggestion(workflow_fix.clone())
+                .build());
         }
         _ => {}
     }
@@ -401,15 +401,15 @@ pub fn check(
                 continue;
             }
             out.push(file.finding_on(&EXCESS, *line, *col)
-.severity(Severity::Warning)
-.key(format!("workflow/{key}"))
-.message(format!(
+                .severity(Severity::Warning)
+                .key(format!("workflow/{key}"))
+                .message(format!(
                     "workflow-level `{key}: write` reaches job{} {} whose steps do not need it; grant it only in the jobs that do",
                     if idle.len() == 1 { "" } else { "s" },
                     idle.join(", ")
                 ))
-.suggestion(workflow_fix.clone())
-.build());
+                .suggestion(workflow_fix.clone())
+                .build());
         }
     }
     Ok(())

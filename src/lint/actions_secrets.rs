@@ -117,15 +117,15 @@ pub fn check(
                 let (line, column) = pos(key);
                 out.push(
                     file.finding_on(&INHERIT, line, column)
-                        .key(job_name)
-                        .message(format!(
+                    .key(job_name)
+                    .message(format!(
                             "job `{job_name}` passes every secret of this workflow to `{}`",
                             uses.data.as_str().unwrap_or("a reusable workflow")
                         ))
-                        .suggestion(
+                    .suggestion(
                             "list only the secrets the called workflow declares under `on.workflow_call.secrets`, e.g.\nsecrets:\n  NAME: ${{ secrets.NAME }}",
                         )
-                        .build(),
+                    .build(),
                 );
             }
         }
@@ -165,15 +165,15 @@ pub fn check(
             };
             out.push(
                 file.finding_on(&UNPINNED, line, column)
-                    .key(format!("{job_name}/{uses}"))
-                    .message(format!(
+                .key(format!("{job_name}/{uses}"))
+                .message(format!(
                         "`{uses}` gets {token} through `{key_name}`{more}, but `@{reference}` is a tag or branch its owner can move"
                     ))
-                    .suggestion(format!(
+                .suggestion(format!(
                         "pin it to a full commit SHA: `uses: {}@<40-hex commit sha> # {reference}`",
                         uses.split('@').next().unwrap_or(uses)
                     ))
-                    .build(),
+                .build(),
             );
         }
     }

@@ -147,27 +147,27 @@ pub fn check(
                         };
                         out.push(
                             file.finding_at(&TOKEN_FLAG, flag.start)
-                                .key(&shown)
-                                .message(format!(
+                            .key(&shown)
+                            .message(format!(
                                     "`anaconda {flag_text} {shown}` puts the token on the command line, where `ps` and `set -x` traces show it"
                                 ))
-                                .suggestion(
+                            .suggestion(
                                     "drop the flag and set ANACONDA_API_TOKEN in the step's environment from the CI secret (anaconda-client reads it)",
                                 )
-                                .build(),
+                            .build(),
                         );
                     }
                     Use::Login(what) if in_ci => {
                         out.push(
                             file.finding_at(&LOGIN_IN_CI, cmd[0].start)
-                                .key(what)
-                                .message(format!(
+                            .key(what)
+                            .message(format!(
                                     "CI runs {what} on every run; earlier ones are not revoked, so live keys pile up"
                                 ))
-                                .suggestion(
+                            .suggestion(
                                     "create one token once outside CI (`anaconda auth --create --name ci --scopes 'api:read api:write' --max-age 7776000`), store it as a CI secret and pass it as ANACONDA_API_TOKEN",
                                 )
-                                .build(),
+                            .build(),
                         );
                     }
                     Use::Login(_) => {}

@@ -223,11 +223,11 @@ fn judge(file: &SourceFile<'_>, ctx: &Context<'_>, request: &Request, out: &mut 
     };
     if !request.scopes_given {
         out.push(file.finding_at(&TOO_BROAD, request.create_at)
-.severity(Severity::Error)
-.key("no-scopes")
-.message("`anaconda auth --create` without --scopes: anaconda.org gives the token full access to the account")
-.suggestion(for_job(&least))
-.build());
+            .severity(Severity::Error)
+            .key("no-scopes")
+            .message("`anaconda auth --create` without --scopes: anaconda.org gives the token full access to the account")
+            .suggestion(for_job(&least))
+            .build());
     }
     for (scope, at) in &request.scopes {
         if let Some(allowed) = &ctx.policy.anaconda_scopes {

@@ -84,15 +84,15 @@ pub fn check(
         };
         out.push(
             file.finding_at(&REMOTE_URL, at)
-                .key(userinfo)
-                .message(format!(
+            .key(userinfo)
+            .message(format!(
                     "`git {}` puts {userinfo} in the remote URL: the token is {stored} printed in errors and traces",
                     command.split_whitespace().collect::<Vec<_>>().join(" ")
                 ))
-                .suggestion(
+            .suggestion(
                     "use actions/checkout's `token:` input, or `git -c http.extraHeader=\"Authorization: Basic ...\"` / a credential helper (`gh auth setup-git`), and a URL without credentials",
                 )
-                .build(),
+            .build(),
         );
     }
     Ok(())

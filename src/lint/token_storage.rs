@@ -217,26 +217,26 @@ fn tokens_in_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
                 "a channel URL"
             };
             out.push(file.finding_on(&CONDA_CONFIG, token.line, token.column)
-.severity(Severity::Error)
-.key(&token.fingerprint)
-.message(format!(
+                .severity(Severity::Error)
+                .key(&token.fingerprint)
+                .message(format!(
                     "{} {label} in {place} of a conda config file",
                     token_kind(&token.rule_name)
                 ))
-.suggestion("revoke it; keep the new one out of the file: `anaconda login` or `conda token set` (keyring), \
+                .suggestion("revoke it; keep the new one out of the file: `anaconda login` or `conda token set` (keyring), \
 or `/t/${ANACONDA_TOKEN}/` in the URL with ANACONDA_TOKEN from a CI secret"
                     )
-.build());
+                .build());
         } else if let Some(how) = command_line_use(line_text, token) {
             let var = env_var_for(token);
             out.push(file.finding_on(&COMMAND_LINE, token.line, token.column)
-.severity(Severity::Error)
-.key(&token.fingerprint)
-.message(format!("{} {label} {how}", token_kind(&token.rule_name)))
-.suggestion(format!(
+                .severity(Severity::Error)
+                .key(&token.fingerprint)
+                .message(format!("{} {label} {how}", token_kind(&token.rule_name)))
+                .suggestion(format!(
                     "revoke it; pass the new one as ${var} from a CI secret (for git: `git -c http.extraHeader=\"Authorization: Bearer ${var}\" clone ...`, never the URL)"
                 ))
-.build());
+                .build());
         }
     }
 }
@@ -269,12 +269,12 @@ fn credential_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
         CredentialFile::Keyring => {
             if !file.text.trim().is_empty() {
                 out.push(file.finding_on(&CREDENTIAL_FILE, 1, 1)
-.severity(Severity::Error)
-.key("keyring")
-.message("anaconda-auth's plain-file keyring (API key and repo tokens, base64, unencrypted) is in the tree")
-.suggestion("revoke the API key (log out and back in) and delete .anaconda/keyring from the repository; set `preferred_token_storage = \"system\"` to use the OS keyring")
-.redacting(Some(file.text.lines().next().unwrap_or("")))
-.build());
+                    .severity(Severity::Error)
+                    .key("keyring")
+                    .message("anaconda-auth's plain-file keyring (API key and repo tokens, base64, unencrypted) is in the tree")
+                    .suggestion("revoke the API key (log out and back in) and delete .anaconda/keyring from the repository; set `preferred_token_storage = \"system\"` to use the OS keyring")
+                    .redacting(Some(file.text.lines().next().unwrap_or("")))
+                    .build());
             }
             return;
         }
@@ -286,19 +286,19 @@ fn credential_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
         }
         let (line, column) = file.position(value.start());
         out.push(file.finding_on(&CREDENTIAL_FILE, line, column)
-.severity(Severity::Error)
-.key(crate::finding::fingerprint("credential-file", value.as_str()))
-.message(format!(
+            .severity(Severity::Error)
+            .key(crate::finding::fingerprint("credential-file", value.as_str()))
+            .message(format!(
             "{what} ({}) is in a file that would be committed{}",
             crate::finding::redact(value.as_str()),
             under_test_path(file)
         ))
-.suggestion(format!(
+            .suggestion(format!(
                 "revoke the credential, remove {} from the repository and its history, add it to .gitignore, and write it in CI from a secret",
                 file.name()
             ))
-.redacting(Some(value.as_str()))
-.build());
+            .redacting(Some(value.as_str()))
+            .build());
     }
 }
 
@@ -427,19 +427,19 @@ fn echoed(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) 
                     let column = code[..echo.end() + var.start()].chars().count() + 1;
                     out.push(
                         file.finding_on(&ECHOED, number, column)
-                            .severity(severity)
-                            .key(var.as_str())
-                            .message(format!(
+                        .severity(severity)
+                        .key(var.as_str())
+                        .message(format!(
                                 "`{}` prints {} ({why}) to the CI log",
                                 echo.as_str().trim(),
                                 var.as_str()
                             ))
-                            .suggestion(format!(
+                        .suggestion(format!(
                                 "remove the {}; to hand the token to a program use stdin (`printf '%s' \"{}\" | docker login --password-stdin ...`) or an environment variable",
                                 echo.as_str().trim(),
                                 var.as_str()
                             ))
-                            .build(),
+                        .build(),
                     );
                 }
             }
@@ -480,17 +480,17 @@ fn echoed(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) 
                     + usize::from(code[trace.start()..].starts_with([' ', ';', '&', '|']));
                 out.push(
                     file.finding_on(&ECHOED, number, column)
-                        .severity(severity)
-                        .key(format!("xtrace {var}"))
-                        .message(format!(
+                    .severity(severity)
+                    .key(format!("xtrace {var}"))
+                    .message(format!(
                             "`{}` traces every command, and line {use_line} expands {var} into the log",
                             trace.as_str().trim()
                         ))
-                        .suggestion(format!(
+                    .suggestion(format!(
                             "remove `{}` from this block, or wrap the line using {var} in `set +x` ... `set -x`",
                             trace.as_str().trim()
                         ))
-                        .build(),
+                    .build(),
                 );
             }
         }
