@@ -9,5 +9,6 @@ mod lint;
 mod revoke;
 mod rules;
 mod rules_export;
+mod schema;
 mod staged;
 mod verify;
