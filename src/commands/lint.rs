@@ -101,10 +101,12 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
     }
     let matcher =
         Matcher::new(RuleSet::builtin()?).context("cannot build the keyword prefilter")?;
+    let ci = lint::ci::CiFacts::collect(&args.paths);
     let ctx = Context {
         facts: &data.facts,
         actions: &data.actions,
         policy: &policy,
+        ci: &ci,
     };
     let baseline_set = args.baselines.load()?;
 
@@ -244,7 +246,13 @@ fn lint_tree(
                 location: Location::File,
             },
         );
-        let source = SourceFile::new(&file.display, &text, &found);
+        let relative = roots
+            .iter()
+            .find_map(|root| file.path.strip_prefix(root).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .map(|rel| rel.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.display.clone());
+        let source = SourceFile::new(&file.display, &text, &found).relative_to_root(&relative);
         let mut out = Vec::new();
         if let Err(message) = lint::lint_file(&source, ctx, &mut out) {
             push_error(message);

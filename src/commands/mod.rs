@@ -4,6 +4,7 @@
 pub mod ci;
 mod ci_fetch;
 mod ci_summary;
+pub mod custom_patterns;
 pub mod diff;
 pub mod hook;
 pub mod lint;

@@ -30,6 +30,27 @@ pub enum RulesCommand {
         /// Rule files or directories.
         files: Vec<PathBuf>,
     },
+    /// Write rules in another tool's form: `github-custom-patterns` for GitHub secret
+    /// scanning's custom patterns (alerts and push protection for Anaconda tokens).
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[command(flatten)]
+        rules: RulesFlag,
+        /// Also export the built-in GitHub rules (GitHub already detects its own tokens).
+        #[arg(long)]
+        all: bool,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// JSON: one GitHub custom pattern per rule (secret format, before/after context,
+    /// test string), and the rules refused with the reason.
+    GithubCustomPatterns,
 }
 
 pub fn run(args: RulesArgs) -> anyhow::Result<i32> {
@@ -69,6 +90,37 @@ fn list_or_check(args: RulesArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             }
             Ok(EXIT_CLEAN)
         }
+        RulesCommand::Export {
+            format: ExportFormat::GithubCustomPatterns,
+            rules,
+            all,
+            output,
+        } => {
+            let set = rules.load()?;
+            // Built-in GitHub rules are left out unless asked: GitHub scans for its own
+            // tokens natively, with checksums a custom pattern cannot compute.
+            let chosen: Vec<&crate::rules::Rule> = set
+                .rules
+                .iter()
+                .filter(|r| all || r.spec.provider != "github" || !is_builtin(r))
+                .collect();
+            let export = super::custom_patterns::export(&chosen);
+            let mut text = serde_json::to_string_pretty(&export)?;
+            text.push('\n');
+            match &output {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("--output {}: cannot write", path.display()))?,
+                None => print!("{text}"),
+            }
+            for refused in &export.refused {
+                eprintln!("rule {}: not exported: {}", refused.rule_id, refused.reason);
+            }
+            Ok(if export.refused.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            })
+        }
         RulesCommand::Check { files } => {
             let mut set = RuleSet::builtin()?;
             let mut checked_sources: Vec<String> = Vec::new();
@@ -105,6 +157,11 @@ fn list_or_check(args: RulesArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             }
         }
     }
+}
+
+/// True for the rules compiled into leakscope (`rules/*.toml`).
+fn is_builtin(rule: &crate::rules::Rule) -> bool {
+    rule.source.starts_with("rules/")
 }
 
 fn merge(set: RuleSet, extra: Vec<crate::rules::Rule>) -> anyhow::Result<RuleSet> {

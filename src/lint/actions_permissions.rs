@@ -7,7 +7,7 @@
 //! reusable workflow) leaves the job unjudged rather than guessed at.
 
 use super::actions_table::{merge, Level, Need, Permissions};
-use super::{Context, LintDoc, LintFinding, Severity, SourceFile};
+use super::{Context, Example, LintDoc, LintFinding, Severity, SourceFile};
 use saphyr::{LoadableYamlNode, MarkedYaml};
 use std::collections::BTreeMap;
 
@@ -19,7 +19,14 @@ pub static WRITE_ALL: LintDoc = LintDoc {
     why: "write-all lets every step (and every third-party action the job runs) push code, publish releases \
 and packages, change issues and pull requests and request OIDC tokens. One compromised action is then a \
 compromised repository.",
-    example: "permissions: write-all\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4",
+    example: Example {
+        path: ".github/workflows/ci.yml",
+        text: "on: push\npermissions: write-all\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    },
+    negative: Example {
+        path: ".github/workflows/ci.yml",
+        text: "on: push\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    },
     fix: "Replace it with the block leakscope suggests: the scopes the job's steps need, e.g.\npermissions:\n  contents: read",
 };
 
@@ -30,7 +37,14 @@ pub static MISSING: LintDoc = LintDoc {
     checks: "Workflows with no top-level `permissions:` block that have at least one job without its own.",
     why: "Without a block the token gets the repository's or organisation's default, which is read-write for \
 older repositories and organisations: every step can push and publish.",
-    example: "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4",
+    example: Example {
+        path: ".github/workflows/ci.yml",
+        text: "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    },
+    negative: Example {
+        path: ".github/workflows/ci.yml",
+        text: "on: push\npermissions:\n  contents: read\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    },
     fix: "Add a top-level block with what the jobs need (leakscope computes it when it knows every step), \
 e.g.\npermissions:\n  contents: read",
 };
@@ -43,7 +57,14 @@ pub static EXCESS: LintDoc = LintDoc {
 granted by its `permissions:` block (or inherited from the workflow's) that no step needs.",
     why: "A job that only builds and tests should not be able to push, release or publish: a compromised \
 dependency or action in that job would inherit the write access.",
-    example: "jobs:\n  test:\n    permissions:\n      contents: write\n    steps:\n      - uses: actions/checkout@v4\n      - run: make test",
+    example: Example {
+        path: ".github/workflows/ci.yml",
+        text: "on: push\npermissions: {}\njobs:\n  test:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n    steps:\n      - uses: actions/checkout@v4\n      - run: make test\n",
+    },
+    negative: Example {
+        path: ".github/workflows/ci.yml",
+        text: "on: push\npermissions: {}\njobs:\n  test:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - uses: actions/checkout@v4\n      - run: make test\n",
+    },
     fix: "Use the exact block leakscope suggests for the job, e.g.\npermissions:\n  contents: read",
 };
 
@@ -83,12 +104,12 @@ enum Declared {
 }
 
 /// 1-based line and column of a node.
-fn pos(node: &MarkedYaml<'_>) -> (usize, usize) {
+pub(super) fn pos(node: &MarkedYaml<'_>) -> (usize, usize) {
     (node.span.start.line(), node.span.start.col() + 1)
 }
 
 /// The key node and value node of `key` in a mapping node.
-fn entry<'a, 'i>(
+pub(super) fn entry<'a, 'i>(
     node: &'a MarkedYaml<'i>,
     key: &str,
 ) -> Option<(&'a MarkedYaml<'i>, &'a MarkedYaml<'i>)> {
@@ -256,6 +277,9 @@ pub fn check(
     ctx: &Context<'_>,
     out: &mut Vec<LintFinding>,
 ) -> Result<(), String> {
+    if !is_workflow(file.path, file.text) {
+        return Ok(());
+    }
     let docs = MarkedYaml::load_from_str(file.text).map_err(|e| format!("not valid YAML: {e}"))?;
     let Some(root) = docs.first() else {
         return Ok(());
@@ -282,16 +306,13 @@ pub fn check(
         Some((key, Declared::WriteAll)) => {
             let (line, col) = pos(key);
             out.push(
-                file.finding_at_line(
-                    &WRITE_ALL,
-                    Severity::Error,
-                    line,
-                    col,
-                    "workflow",
-                    "`permissions: write-all` gives every job's token write access to everything"
-                        .into(),
-                    workflow_fix.clone(),
-                ),
+                file.finding_on(&WRITE_ALL, line, col)
+                .severity(Severity::Error)
+                .key("workflow")
+                .message("`permissions: write-all` gives every job's token write access to everything"
+                        )
+                .suggestion(workflow_fix.clone())
+                .build(),
             );
         }
         None if jobs.iter().any(|j| j.permissions.is_none()) => {
@@ -301,20 +322,17 @@ pub fn check(
                 .filter(|j| j.permissions.is_none())
                 .map(|j| j.name.as_str())
                 .collect();
-            out.push(file.finding_at_line(
-                &MISSING,
-                Severity::Warning,
-                line,
-                col,
-                "workflow",
-                format!(
+            out.push(file.finding_on(&MISSING, line, col)
+                .severity(Severity::Warning)
+                .key("workflow")
+                .message(format!(
                     "no top-level `permissions:` block: job{} {} get{} the repository's default token, which may be read-write",
                     if bare.len() == 1 { "" } else { "s" },
                     bare.join(", "),
                     if bare.len() == 1 { "s" } else { "" },
-                ),
-                workflow_fix.clone(),
-            ));
+                ))
+                .suggestion(workflow_fix.clone())
+                .build());
         }
         _ => {}
     }
@@ -323,15 +341,14 @@ pub fn check(
         match &job.permissions {
             Some((key, Declared::WriteAll)) => {
                 let (line, col) = pos(key);
-                out.push(file.finding_at_line(
-                    &WRITE_ALL,
-                    Severity::Error,
-                    line,
-                    col,
-                    &job.name,
-                    format!("job `{}` has `permissions: write-all`", job.name),
-                    job_suggestion(job),
-                ));
+                out.push(
+                    file.finding_on(&WRITE_ALL, line, col)
+                        .severity(Severity::Error)
+                        .key(&job.name)
+                        .message(format!("job `{}` has `permissions: write-all`", job.name))
+                        .suggestion(job_suggestion(job))
+                        .build(),
+                );
             }
             Some((_, Declared::Map(keys))) => {
                 let Need::Known(need) = &job.need else {
@@ -340,23 +357,22 @@ pub fn check(
                 for (key, level, line, col) in keys {
                     let needed = need.get(key).copied().unwrap_or(Level::None);
                     if *level == Level::Write && needed < Level::Write {
-                        out.push(file.finding_at_line(
-                            &EXCESS,
-                            Severity::Warning,
-                            *line,
-                            *col,
-                            &format!("{}/{key}", job.name),
-                            format!(
-                                "job `{}` grants `{key}: write` but its steps need {}",
-                                job.name,
-                                if needed == Level::None {
-                                    format!("no `{key}` access")
-                                } else {
-                                    format!("only `{key}: {}`", needed.as_str())
-                                }
-                            ),
-                            job_suggestion(job),
-                        ));
+                        out.push(
+                            file.finding_on(&EXCESS, *line, *col)
+                                .severity(Severity::Warning)
+                                .key(format!("{}/{key}", job.name))
+                                .message(format!(
+                                    "job `{}` grants `{key}: write` but its steps need {}",
+                                    job.name,
+                                    if needed == Level::None {
+                                        format!("no `{key}` access")
+                                    } else {
+                                        format!("only `{key}: {}`", needed.as_str())
+                                    }
+                                ))
+                                .suggestion(job_suggestion(job))
+                                .build(),
+                        );
                     }
                 }
             }
@@ -384,19 +400,16 @@ pub fn check(
             if idle.is_empty() {
                 continue;
             }
-            out.push(file.finding_at_line(
-                &EXCESS,
-                Severity::Warning,
-                *line,
-                *col,
-                &format!("workflow/{key}"),
-                format!(
+            out.push(file.finding_on(&EXCESS, *line, *col)
+                .severity(Severity::Warning)
+                .key(format!("workflow/{key}"))
+                .message(format!(
                     "workflow-level `{key}: write` reaches job{} {} whose steps do not need it; grant it only in the jobs that do",
                     if idle.len() == 1 { "" } else { "s" },
                     idle.join(", ")
-                ),
-                workflow_fix.clone(),
-            ));
+                ))
+                .suggestion(workflow_fix.clone())
+                .build());
         }
     }
     Ok(())
@@ -490,10 +503,12 @@ mod tests {
     fn invalid_yaml_is_an_error_not_a_panic() {
         let data = super::super::Data::builtin().unwrap();
         let policy = super::super::policy::Policy::default();
+        let ci = super::super::ci::CiFacts::default();
         let ctx = Context {
             facts: &data.facts,
             actions: &data.actions,
             policy: &policy,
+            ci: &ci,
         };
         let file = SourceFile::new(PATH, "jobs: [\n", &[]);
         let mut out = Vec::new();

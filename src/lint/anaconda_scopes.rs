@@ -8,7 +8,7 @@
 //! api:write` to upload).
 
 use super::shell::{self, Word};
-use super::{Context, LintDoc, LintFinding, Severity, SourceFile};
+use super::{Context, Example, LintDoc, LintFinding, Severity, SourceFile};
 
 pub static TOO_BROAD: LintDoc = LintDoc {
     id: "anaconda-scope-too-broad",
@@ -21,7 +21,14 @@ or read/write scope would do (warning), and any scope outside the policy's `[sco
     why: "A token with no scopes or `all` is as good as the account password: whoever finds it in a log, an \
 image layer or a fork can upload, delete and mint new tokens. A CI job that installs private packages needs \
 only `conda:download`; one that uploads needs only `api:read api:write`.",
-    example: "# .github/workflows/release.yml\nrun: anaconda auth --create --name ci-upload --scopes all",
+    example: Example {
+        path: "ci/release.sh",
+        text: "anaconda auth --create --name ci-upload --scopes all --max-age 7776000\n",
+    },
+    negative: Example {
+        path: "ci/release.sh",
+        text: "anaconda auth --create --name ci-upload --scopes 'api:read api:write' --max-age 7776000\nanaconda upload dist/*.conda\n",
+    },
     fix: "Ask for the job's scopes only: `anaconda auth --create --name ci-upload --scopes 'api:read api:write' \
 --max-age 7776000` to upload, `--scopes 'conda:download'` to install private packages. Revoke the broad \
 token (`anaconda auth --remove NAME`).",
@@ -35,7 +42,14 @@ pub static LIFETIME: LintDoc = LintDoc {
 a `--max-age` (seconds) longer than the policy's `max_lifetime_days` (default 365).",
     why: "A token that outlives its job is a token someone forgets to revoke. Short lifetimes bound the damage \
 of a leak nobody noticed.",
-    example: "anaconda auth --create --name nightly --scopes conda:download",
+    example: Example {
+        path: "ci/token.sh",
+        text: "anaconda auth --create --name nightly --scopes conda:download\n",
+    },
+    negative: Example {
+        path: "ci/token.sh",
+        text: "anaconda auth --create --name nightly --scopes conda:download --max-age 7776000\n",
+    },
     fix: "Add `--max-age SECONDS` sized to the job, e.g. `--max-age 7776000` (90 days), and rotate on a \
 schedule.",
 };
@@ -208,90 +222,88 @@ fn judge(file: &SourceFile<'_>, ctx: &Context<'_>, request: &Request, out: &mut 
         ),
     };
     if !request.scopes_given {
-        out.push(file.finding_at(
-            &TOO_BROAD,
-            Severity::Error,
-            request.create_at,
-            "no-scopes",
-            "`anaconda auth --create` without --scopes: anaconda.org gives the token full access to the account".into(),
-            for_job(&least),
-        ));
+        out.push(file.finding_at(&TOO_BROAD, request.create_at)
+            .severity(Severity::Error)
+            .key("no-scopes")
+            .message("`anaconda auth --create` without --scopes: anaconda.org gives the token full access to the account")
+            .suggestion(for_job(&least))
+            .build());
     }
     for (scope, at) in &request.scopes {
         if let Some(allowed) = &ctx.policy.anaconda_scopes {
             if !allowed.contains(scope) {
-                out.push(file.finding_at(
-                    &TOO_BROAD,
-                    Severity::Error,
-                    *at,
-                    scope,
-                    format!(
-                        "scope `{scope}` is not allowed by the policy (allowed: {})",
-                        allowed.iter().cloned().collect::<Vec<_>>().join(" ")
-                    ),
-                    for_job(&least),
-                ));
+                out.push(
+                    file.finding_at(&TOO_BROAD, *at)
+                        .severity(Severity::Error)
+                        .key(scope)
+                        .message(format!(
+                            "scope `{scope}` is not allowed by the policy (allowed: {})",
+                            allowed.iter().cloned().collect::<Vec<_>>().join(" ")
+                        ))
+                        .suggestion(for_job(&least))
+                        .build(),
+                );
             }
             continue;
         }
         if let Some(risky) = ctx.facts.anaconda_broad(scope) {
-            out.push(file.finding_at(
-                &TOO_BROAD,
-                risky.severity(),
-                *at,
-                scope,
-                format!(
-                    "requests scope `{scope}`: {}; never least privilege",
-                    risky.why
-                ),
-                match &least {
-                    Some(_) => for_job(&least),
-                    None => format!("use {}", risky.instead),
-                },
-            ));
+            out.push(
+                file.finding_at(&TOO_BROAD, *at)
+                    .severity(risky.severity())
+                    .key(scope)
+                    .message(format!(
+                        "requests scope `{scope}`: {}; never least privilege",
+                        risky.why
+                    ))
+                    .suggestion(match &least {
+                        Some(_) => for_job(&least),
+                        None => format!("use {}", risky.instead),
+                    })
+                    .build(),
+            );
         } else if !ctx.facts.anaconda.scopes.contains_key(scope) {
-            out.push(file.finding_at(
-                &TOO_BROAD,
-                Severity::Note,
-                *at,
-                scope,
-                format!(
+            out.push(
+                file.finding_at(&TOO_BROAD, *at)
+                    .severity(Severity::Note)
+                    .key(scope)
+                    .message(format!(
                     "`{scope}` is not an anaconda.org scope (see `anaconda auth --list-scopes`)"
-                ),
-                for_job(&least),
-            ));
+                ))
+                    .suggestion(for_job(&least))
+                    .build(),
+            );
         }
     }
     let limit_days = ctx.policy.max_lifetime_days;
     match &request.max_age {
-        None => out.push(file.finding_at(
-            &LIFETIME,
-            Severity::Warning,
-            request.create_at,
-            "no-max-age",
-            format!(
-                "no --max-age: the token lives the server default ({} days)",
-                ctx.facts.anaconda.default_expiry_days
-            ),
-            format!(
-                "add --max-age {max_age} ({} days) or what the job needs",
-                max_age / 86_400
-            ),
-        )),
+        None => out.push(
+            file.finding_at(&LIFETIME, request.create_at)
+                .severity(Severity::Warning)
+                .key("no-max-age")
+                .message(format!(
+                    "no --max-age: the token lives the server default ({} days)",
+                    ctx.facts.anaconda.default_expiry_days
+                ))
+                .suggestion(format!(
+                    "add --max-age {max_age} ({} days) or what the job needs",
+                    max_age / 86_400
+                ))
+                .build(),
+        ),
         Some((value, at)) => {
             if let Ok(seconds) = value.trim().parse::<u64>() {
                 if seconds > limit_days * 86_400 {
-                    out.push(file.finding_at(
-                        &LIFETIME,
-                        Severity::Warning,
-                        *at,
-                        "max-age",
-                        format!(
-                            "--max-age {seconds} is {} days, over the {limit_days}-day maximum",
-                            seconds / 86_400
-                        ),
-                        format!("--max-age {max_age}"),
-                    ));
+                    out.push(
+                        file.finding_at(&LIFETIME, *at)
+                            .severity(Severity::Warning)
+                            .key("max-age")
+                            .message(format!(
+                                "--max-age {seconds} is {} days, over the {limit_days}-day maximum",
+                                seconds / 86_400
+                            ))
+                            .suggestion(format!("--max-age {max_age}"))
+                            .build(),
+                    );
                 }
             }
         }
@@ -360,12 +372,17 @@ fn api_requests(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFind
     }
 }
 
-pub fn check(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) {
+pub fn check(
+    file: &SourceFile<'_>,
+    ctx: &Context<'_>,
+    out: &mut Vec<LintFinding>,
+) -> Result<(), String> {
     if !(file.text.contains("anaconda") || file.text.contains("binstar")) {
-        return;
+        return Ok(());
     }
     command_requests(file, ctx, out);
     api_requests(file, ctx, out);
+    Ok(())
 }
 
 #[cfg(test)]

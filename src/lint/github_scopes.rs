@@ -4,7 +4,7 @@
 //! in `rules/scopes.toml` and the policy's allowed scopes.
 
 use super::shell;
-use super::{Context, LintDoc, LintFinding, Severity, SourceFile};
+use super::{Context, Example, LintDoc, LintFinding, Severity, SourceFile};
 
 pub static HIGH_RISK: LintDoc = LintDoc {
     id: "github-scope-high-risk",
@@ -19,7 +19,14 @@ workflows, secrets and hooks; and any scope outside the policy's `[scopes] githu
 reach, `workflow` lets the holder rewrite CI and read its secrets, `delete_repo` and `admin:*` are \
 irreversible. Most jobs need `public_repo`, `read:packages` or `read:org`, or a fine-grained token limited to \
 a few repositories.",
-    example: "gh auth login --scopes \"repo,workflow,admin:org\"",
+    example: Example {
+        path: "scripts/setup.sh",
+        text: "gh auth login --scopes \"repo,workflow,admin:org\"\n",
+    },
+    negative: Example {
+        path: "scripts/setup.sh",
+        text: "gh auth login --scopes read:org\n",
+    },
     fix: "Request only what the job needs (e.g. `gh auth login -s read:org`, `public_repo` instead of `repo`) \
 or, for anything touching a few repositories, create a fine-grained token at \
 https://github.com/settings/personal-access-tokens/new.",
@@ -32,12 +39,80 @@ pub static CLASSIC: LintDoc = LintDoc {
     checks: "Links to `https://github.com/settings/tokens/new` (the classic token form).",
     why: "Classic tokens reach every repository the user can, with coarse scopes. Fine-grained tokens are \
 limited to chosen repositories and permissions and must have an expiry by default.",
-    example: "Create a token at https://github.com/settings/tokens/new?scopes=repo&description=deploy",
+    example: Example {
+        path: "CONTRIBUTING.md",
+        text: "Create a token at https://github.com/settings/tokens/new?scopes=repo&description=deploy\n",
+    },
+    negative: Example {
+        path: "CONTRIBUTING.md",
+        text: "Create a token at https://github.com/settings/personal-access-tokens/new (Contents: read).\n",
+    },
     fix: "Link to https://github.com/settings/personal-access-tokens/new and list the repository permissions \
 the job needs (e.g. Contents: read).",
 };
 
-pub static DOCS: [&LintDoc; 2] = [&HIGH_RISK, &CLASSIC];
+pub static NO_EXPIRY: LintDoc = LintDoc {
+    id: "github-token-link-without-expiry",
+    title: "Fine-grained token link pre-fills no expiry (`expires_in=none`) or a longer one than the policy allows",
+    severity: Severity::Warning,
+    checks: "Links to the fine-grained token form (`https://github.com/settings/personal-access-tokens/new?...`) \
+whose `expires_in` is `none`, or a number of days above the policy's `max_lifetime_days` (default 365). A link \
+without `expires_in` gets the form's own default and is not flagged.",
+    why: "Whoever follows the link gets a token that never expires (or outlives the policy) unless they change the \
+field by hand, and a token nobody rotates stays useful to whoever copies it, years later.",
+    example: Example {
+        path: "docs/setup.md",
+        text: "[Create the token](https://github.com/settings/personal-access-tokens/new?name=deploy&contents=write&expires_in=none)\n",
+    },
+    negative: Example {
+        path: "docs/setup.md",
+        text: "[Create the token](https://github.com/settings/personal-access-tokens/new?name=deploy&contents=write&expires_in=90)\n",
+    },
+    fix: "Pre-fill an expiry sized to the job, e.g. `expires_in=90`, and rotate the token before it ends.",
+};
+
+pub static DOCS: [&LintDoc; 3] = [&HIGH_RISK, &CLASSIC, &NO_EXPIRY];
+
+/// A fine-grained token form link with its query.
+static FINE_GRAINED_LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"github\.com/settings/personal-access-tokens/new\?[^\s)\]"'<>`]*"#).unwrap()
+});
+
+fn fine_grained_links(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) {
+    let limit = ctx.policy.max_lifetime_days;
+    for link in FINE_GRAINED_LINK.find_iter(file.text) {
+        let url = link.as_str();
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        let mut pos = link.start() + url.len() - query.len();
+        for pair in query.split('&') {
+            if let Some(value) = pair.strip_prefix("expires_in=") {
+                let problem = match value.parse::<u64>() {
+                    Ok(days) if days > limit => Some(format!(
+                        "pre-fills a {days}-day expiry, more than the {limit}-day maximum"
+                    )),
+                    Ok(_) => None,
+                    Err(_) if value.eq_ignore_ascii_case("none") => {
+                        Some("pre-fills `expires_in=none`: the token never expires".to_string())
+                    }
+                    Err(_) => None,
+                };
+                if let Some(problem) = problem {
+                    out.push(
+                        file.finding_at(&NO_EXPIRY, pos + "expires_in=".len())
+                            .key(pair)
+                            .message(format!("this fine-grained token link {problem}"))
+                            .suggestion(format!(
+                                "use `expires_in={}` (days) or less",
+                                limit.min(90)
+                            ))
+                            .build(),
+                    );
+                }
+            }
+            pos += pair.len() + 1;
+        }
+    }
+}
 
 const FINE_GRAINED_URL: &str = "https://github.com/settings/personal-access-tokens/new";
 
@@ -117,29 +192,32 @@ fn judge_scopes(
     for (scope, at) in scopes {
         if let Some(allowed) = allowed {
             if !allowed.contains(scope) {
-                out.push(file.finding_at(
-                    &HIGH_RISK,
-                    Severity::Error,
-                    *at,
-                    scope,
-                    format!(
-                        "scope `{scope}` is not allowed by the policy (allowed: {})",
-                        allowed.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                    request.clone(),
-                ));
+                out.push(
+                    file.finding_at(&HIGH_RISK, *at)
+                        .severity(Severity::Error)
+                        .key(scope)
+                        .message(format!(
+                            "scope `{scope}` is not allowed by the policy (allowed: {})",
+                            allowed.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ))
+                        .suggestion(request.clone())
+                        .build(),
+                );
             }
             continue;
         }
         if let Some(risky) = ctx.facts.github_risk(scope) {
-            out.push(file.finding_at(
-                &HIGH_RISK,
-                risky.severity(),
-                *at,
-                scope,
-                format!("requests `{scope}`: {}", risky.why),
-                format!("{request}; instead of `{scope}`: {}", risky.instead),
-            ));
+            out.push(
+                file.finding_at(&HIGH_RISK, *at)
+                    .severity(risky.severity())
+                    .key(scope)
+                    .message(format!("requests `{scope}`: {}", risky.why))
+                    .suggestion(format!(
+                        "{request}; instead of `{scope}`: {}",
+                        risky.instead
+                    ))
+                    .build(),
+            );
         }
     }
 }
@@ -191,14 +269,16 @@ static TOKEN_LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 fn token_links(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) {
     for link in TOKEN_LINK.find_iter(file.text) {
         let url = link.as_str();
-        out.push(file.finding_at(
-            &CLASSIC,
-            Severity::Note,
-            link.start(),
-            url,
-            "links to the classic personal access token form".into(),
-            format!("link to {FINE_GRAINED_URL} and name the repository permissions the job needs"),
-        ));
+        out.push(
+            file.finding_at(&CLASSIC, link.start())
+                .severity(Severity::Note)
+                .key(url)
+                .message("links to the classic personal access token form")
+                .suggestion(format!(
+                    "link to {FINE_GRAINED_URL} and name the repository permissions the job needs"
+                ))
+                .build(),
+        );
         let Some(query_at) = url.find('?') else {
             continue;
         };
@@ -283,26 +363,39 @@ fn app_manifests(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFin
         let name = &cap[1];
         if let Some(why) = ctx.facts.github.app_high_risk.get(name) {
             let at = start + cap.get(1).unwrap().start();
-            out.push(file.finding_at(
-                &HIGH_RISK,
-                Severity::Warning,
-                at,
-                name,
-                format!("GitHub App manifest asks for `{name}: {}`: {why}", &cap[2]),
-                format!("`{name}: read`, or leave `{name}` out unless the app's job needs it"),
-            ));
+            out.push(
+                file.finding_at(&HIGH_RISK, at)
+                    .severity(Severity::Warning)
+                    .key(name)
+                    .message(format!(
+                        "GitHub App manifest asks for `{name}: {}`: {why}",
+                        &cap[2]
+                    ))
+                    .suggestion(format!(
+                        "`{name}: read`, or leave `{name}` out unless the app's job needs it"
+                    ))
+                    .build(),
+            );
         }
     }
 }
 
-pub fn check(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) {
+pub fn check(
+    file: &SourceFile<'_>,
+    ctx: &Context<'_>,
+    out: &mut Vec<LintFinding>,
+) -> Result<(), String> {
     if file.text.contains("gh") && file.text.contains("auth") {
         gh_requests(file, ctx, out);
     }
     if file.text.contains("settings/tokens/new") {
         token_links(file, ctx, out);
     }
+    if file.text.contains("personal-access-tokens/new?") {
+        fine_grained_links(file, ctx, out);
+    }
     app_manifests(file, ctx, out);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -464,5 +557,19 @@ mod tests {
                 finding.suggestion
             );
         }
+    }
+
+    #[test]
+    fn fine_grained_links_without_expiry() {
+        let text = "a https://github.com/settings/personal-access-tokens/new?name=x&expires_in=none&contents=write\nb https://github.com/settings/personal-access-tokens/new?name=x&expires_in=366\nc https://github.com/settings/personal-access-tokens/new?name=x&expires_in=30\nd https://github.com/settings/personal-access-tokens/new?name=x\n";
+        let f = lint_text("docs/setup.md", text);
+        assert_eq!(
+            rules_of(&f),
+            ["github-token-link-without-expiry"; 2],
+            "{f:#?}"
+        );
+        assert_eq!((f[0].line, f[0].column), (1, 76));
+        assert!(f[0].message.contains("never expires"));
+        assert!(f[1].message.contains("366-day"));
     }
 }

@@ -3,7 +3,7 @@
 //! what the provider said it can do and how long it lives. Pure functions of the
 //! [`Verdict`], so they are tested without the network.
 
-use super::{lint_fingerprint, LintDoc, LintFinding, Severity};
+use super::{Example, FindingBuilder, LintDoc, LintFinding, Severity};
 use crate::finding::Finding;
 use crate::verify::Verdict;
 
@@ -17,7 +17,14 @@ with `scan --verify --format json` given as `--scan-report`), whose scopes inclu
 scope outside the policy's allowed list.",
     why: "This is not a hygiene problem any more: a working, powerful credential sits in a file. Anyone with \
 read access to the repository, its forks or its history can use it now.",
-    example: "ci/deploy.sh:3  ghp_… live, owner octocat, scopes repo, workflow",
+    example: Example {
+        path: "scan-report.jsonl",
+        text: "{\"rule\":\"github.classic-pat\",\"provider\":\"github\",\"path\":\"ci/deploy.sh\",\"line\":3,\"column\":7,\"secret\":\"ghp_M7…(40 chars)\",\"fingerprint\":\"5f0e\",\"snippet\":\"TOKEN=ghp_M7…(40 chars)\",\"verdict\":{\"status\":\"live\",\"owner\":\"octocat\",\"scopes\":[\"repo\",\"workflow\"]}}\n",
+    },
+    negative: Example {
+        path: "scan-report.jsonl",
+        text: "{\"rule\":\"github.classic-pat\",\"provider\":\"github\",\"path\":\"ci/deploy.sh\",\"line\":3,\"column\":7,\"secret\":\"ghp_M7…(40 chars)\",\"fingerprint\":\"5f0e\",\"snippet\":\"TOKEN=ghp_M7…(40 chars)\",\"verdict\":{\"status\":\"live\",\"owner\":\"octocat\",\"scopes\":[\"read:packages\"]}}\n",
+    },
     fix: "Revoke it (`leakscope revoke`), create a replacement with only the scopes the job needs, and keep it \
 in a CI secret or the keyring, not in a file.",
 };
@@ -30,7 +37,14 @@ pub static LIFETIME: LintDoc = LintDoc {
 expiration header, anaconda.org tokens with `expires: null`), or an expiry further out than the policy's \
 `max_lifetime_days` (default 365).",
     why: "A token that never expires stays useful to whoever copied it, years after everyone forgot it existed.",
-    example: "config/settings.py:12  github_pat_… live, never expires",
+    example: Example {
+        path: "scan-report.jsonl",
+        text: "{\"rule\":\"github.fine-grained-pat\",\"provider\":\"github\",\"path\":\"config/settings.py\",\"line\":12,\"column\":9,\"secret\":\"github_pat_11…(93 chars)\",\"fingerprint\":\"77ab\",\"snippet\":\"TOKEN = \\\"github_pat_11…(93 chars)\\\"\",\"verdict\":{\"status\":\"live\",\"owner\":\"octocat\"}}\n",
+    },
+    negative: Example {
+        path: "scan-report.jsonl",
+        text: "{\"rule\":\"anaconda.org-token-url\",\"provider\":\"anaconda\",\"path\":\".condarc\",\"line\":2,\"column\":34,\"secret\":\"zz-5…(39 chars)\",\"fingerprint\":\"91cd\",\"snippet\":\"- https://conda.anaconda.org/t/zz-5…(39 chars)/acme\",\"verdict\":{\"status\":\"live\",\"owner\":\"acme\",\"scopes\":[\"conda:download\"]}}\n",
+    },
     fix: "Revoke it and issue one with an expiry (GitHub: set an expiration; anaconda.org: `--max-age`).",
 };
 
@@ -125,117 +139,191 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     Some(seconds)
 }
 
-fn finding(
-    doc: &LintDoc,
-    severity: Severity,
+/// What one live token's provider answer says is wrong with it.
+struct Judgement {
+    /// Each flagged scope with the reason.
+    flagged: Vec<(String, String)>,
+    /// The least scopes that would do, when the flagged ones have replacements.
+    least: Vec<String>,
+    /// "never expires", "expires in 732 days (...), more than the 365-day maximum".
+    lifetime_problem: Option<String>,
+    /// The expiry as the provider gave it, for the message.
+    expiry: String,
+}
+
+fn judge(
     token: &LiveToken,
-    key: &str,
-    message: String,
-    suggestion: String,
-) -> LintFinding {
-    LintFinding {
-        rule: doc.id.to_string(),
-        path: token.path.clone(),
-        line: token.line,
-        column: token.column,
-        severity,
-        message,
-        suggestion,
-        fingerprint: lint_fingerprint(
-            doc.id,
-            &token.path,
-            &format!("{}\0{key}", token.token_fingerprint),
-        ),
-        snippet: token.snippet.clone(),
-        suppressed: None,
+    facts: &super::scopes::ScopeFacts,
+    policy: &super::policy::Policy,
+    now: i64,
+) -> Judgement {
+    let scopes: &[String] = token.verdict.scopes.as_deref().unwrap_or(&[]);
+    let mut flagged = Vec::new();
+    let mut replacements: Vec<String> = Vec::new();
+    for scope in scopes {
+        let (allowed, risk) = match token.provider.as_str() {
+            "github" => (&policy.github_scopes, facts.github_risk(scope)),
+            "anaconda" => (&policy.anaconda_scopes, facts.anaconda_broad(scope)),
+            _ => continue,
+        };
+        let reason = match (allowed, risk) {
+            (Some(allowed), _) if !allowed.contains(scope) => {
+                "the policy does not allow it".to_string()
+            }
+            (Some(_), _) => continue,
+            (None, Some(risk)) => risk.why.clone(),
+            (None, None) => continue,
+        };
+        if let Some(risk) = risk {
+            replacements.extend(risk.replace.iter().cloned());
+        }
+        flagged.push((scope.clone(), reason));
+    }
+    let is_flagged = |s: &str| flagged.iter().any(|(f, _)| f == s);
+    let mut least: Vec<String> = scopes.iter().filter(|s| !is_flagged(s)).cloned().collect();
+    for r in replacements {
+        if !is_flagged(&r) && !least.contains(&r) {
+            least.push(r);
+        }
+    }
+
+    let limit_days = policy.max_lifetime_days as i64;
+    let expires = token.verdict.expires_at.as_deref().map(str::trim);
+    let never = match expires {
+        // What a missing expiry means is a fact of the token's rule (GitHub omits its
+        // expiration header for a PAT that has none; elsewhere it means unknown).
+        None => crate::rules::facts(&token.rule)
+            .is_some_and(|f| f.absent_expiry == crate::rules::AbsentExpiry::Never),
+        Some(text) => matches!(text.to_ascii_lowercase().as_str(), "never" | "null" | ""),
+    };
+    let (lifetime_problem, expiry) = if never {
+        (
+            Some("never expires".to_string()),
+            "never expires".to_string(),
+        )
+    } else if let Some(text) = expires {
+        match parse_timestamp(text) {
+            Some(at) if (at - now) / 86_400 > limit_days => (
+                Some(format!(
+                    "expires in {} days ({text}), more than the {limit_days}-day maximum",
+                    (at - now) / 86_400
+                )),
+                format!("expires {text}"),
+            ),
+            _ => (None, format!("expires {text}")),
+        }
+    } else {
+        (None, "expiry unknown".to_string())
+    };
+    Judgement {
+        flagged,
+        least,
+        lifetime_problem,
+        expiry,
     }
 }
 
-/// Judges each live token; `now` is seconds since the epoch.
+/// Judges each live token once: the same token found in several places (same scan
+/// fingerprint) is one finding at its first place, listing its scopes, the flagged ones
+/// with the reason, the least scopes that would do and its expiry, so that the count
+/// of findings is the count of tokens. `now` is seconds since the epoch.
 pub fn check(
     tokens: &[LiveToken],
     facts: &super::scopes::ScopeFacts,
     policy: &super::policy::Policy,
     now: i64,
 ) -> Vec<LintFinding> {
-    let mut out = Vec::new();
+    let mut groups: Vec<(&LiveToken, Vec<&LiveToken>)> = Vec::new();
     for token in tokens.iter().filter(|t| t.verdict.is_live()) {
+        match groups
+            .iter_mut()
+            .find(|(first, _)| first.token_fingerprint == token.token_fingerprint)
+        {
+            Some((_, more)) => more.push(token),
+            None => groups.push((token, Vec::new())),
+        }
+    }
+    let mut out = Vec::new();
+    for (token, elsewhere) in groups {
+        let j = judge(token, facts, policy, now);
+        if j.flagged.is_empty() && j.lifetime_problem.is_none() {
+            continue;
+        }
         let who = token
             .verdict
             .owner
             .as_deref()
             .map(|o| format!(" (owner {o})"))
             .unwrap_or_default();
-        let revoke = "revoke it (`leakscope revoke`), issue one with only the job's scopes and an expiry, and keep it in a CI secret or the keyring";
-        for scope in token.verdict.scopes.iter().flatten() {
-            let (allowed, risk) = match token.provider.as_str() {
-                "github" => (&policy.github_scopes, facts.github_risk(scope)),
-                "anaconda" => (&policy.anaconda_scopes, facts.anaconda_broad(scope)),
-                _ => continue,
-            };
-            let message = match (allowed, risk) {
-                (Some(allowed), _) if !allowed.contains(scope) => format!(
-                    "live {} token {}{who} holds scope `{scope}`, which the policy does not allow",
-                    token.provider, token.label
-                ),
-                (Some(_), _) => continue,
-                (None, Some(risk)) => format!(
-                    "live {} token {}{who} holds `{scope}`: {}",
-                    token.provider, token.label, risk.why
-                ),
-                (None, None) => continue,
-            };
-            let instead = risk
-                .map(|r| format!("; the replacement should use {}", r.instead))
-                .unwrap_or_default();
-            out.push(finding(
-                &HIGH_RISK,
-                Severity::Error,
-                token,
-                scope,
-                message,
-                format!("{revoke}{instead}"),
-            ));
-        }
-        let limit_days = policy.max_lifetime_days as i64;
-        let expires = token.verdict.expires_at.as_deref().map(str::trim);
-        let never = match expires {
-            // What a missing expiry means is a fact of the token's rule (GitHub omits its
-            // expiration header for a PAT that has none; elsewhere it means unknown).
-            None => crate::rules::facts(&token.rule)
-                .is_some_and(|f| f.absent_expiry == crate::rules::AbsentExpiry::Never),
-            Some(text) => matches!(text.to_ascii_lowercase().as_str(), "never" | "null" | ""),
+        let scopes = match token.verdict.scopes.as_deref() {
+            Some([]) => "no scopes".to_string(),
+            Some(list) => format!("scopes {}", list.join(", ")),
+            None => "scopes not reported".to_string(),
         };
-        if never {
-            out.push(finding(
-                &LIFETIME,
-                Severity::Warning,
-                token,
-                "never",
-                format!(
-                    "live {} token {}{who} never expires",
-                    token.provider, token.label
-                ),
-                format!("{revoke}; give the new one an expiry of at most {limit_days} days"),
-            ));
-        } else if let Some(at) = expires.and_then(parse_timestamp) {
-            let days = (at - now) / 86_400;
-            if days > limit_days {
-                out.push(finding(
-                    &LIFETIME,
-                    Severity::Warning,
-                    token,
-                    "lifetime",
-                    format!(
-                        "live {} token {}{who} expires in {days} days ({}), more than the {limit_days}-day maximum",
-                        token.provider,
-                        token.label,
-                        expires.unwrap_or("")
-                    ),
-                    format!("{revoke}; give the new one an expiry of at most {limit_days} days"),
-                ));
-            }
+        let mut problems: Vec<String> = j
+            .flagged
+            .iter()
+            .map(|(scope, why)| format!("`{scope}`: {why}"))
+            .collect();
+        if let Some(lifetime) = &j.lifetime_problem {
+            problems.push(lifetime.clone());
+        } else {
+            problems.push(j.expiry.clone());
         }
+        let also = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            let places: Vec<String> = elsewhere
+                .iter()
+                .take(5)
+                .map(|t| format!("{}:{}", t.path, t.line))
+                .collect();
+            format!(
+                "; also found at {}{}",
+                places.join(", "),
+                if elsewhere.len() > 5 { ", ..." } else { "" }
+            )
+        };
+        let (doc, severity) = if j.flagged.is_empty() {
+            (&LIFETIME, Severity::Warning)
+        } else {
+            (&HIGH_RISK, Severity::Error)
+        };
+        let limit_days = policy.max_lifetime_days;
+        let replacement = if j.flagged.is_empty() {
+            format!("issue one with an expiry of at most {limit_days} days")
+        } else if j.least.is_empty() {
+            let hint = if token.provider == "anaconda" {
+                "`conda:download` to install, `api:read api:write` to upload"
+            } else {
+                "a fine-grained token for a few repositories"
+            };
+            format!(
+                "issue one with only the job's scopes (none of {}; {hint}) and an expiry of at most {limit_days} days",
+                j.flagged.iter().map(|(s, _)| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            format!(
+                "issue one with at most `{}` and an expiry of at most {limit_days} days",
+                j.least.join(" ")
+            )
+        };
+        out.push(
+            FindingBuilder::new(doc, &token.path, token.line, token.column, token.snippet.clone())
+                .severity(severity)
+                .identity(token.token_fingerprint.clone())
+                .key("live")
+                .message(format!(
+                    "live {} token {}{who}, {scopes}: {}{also}",
+                    token.provider,
+                    token.label,
+                    problems.join("; ")
+                ))
+                .suggestion(format!(
+                    "revoke it (`leakscope revoke`), {replacement}, and keep it in a CI secret or the keyring"
+                ))
+                .build(),
+        );
     }
     out
 }
@@ -288,27 +376,51 @@ mod tests {
     }
 
     #[test]
-    fn live_github_token_with_repo_and_no_expiry() {
+    fn live_github_token_with_repo_and_no_expiry_is_one_finding() {
         let t = token(
             "github.classic-pat",
             "github",
             verdict(VerdictStatus::Live, &["repo", "read:org", "workflow"], None),
         );
         let f = run(&[t], &Default::default());
-        let ids: Vec<&str> = f.iter().map(|f| f.rule.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "live-token-high-risk-scope",
-                "live-token-high-risk-scope",
-                "live-token-lifetime"
-            ]
+        assert_eq!(rules_of(&f), ["live-token-high-risk-scope"], "{f:#?}");
+        let m = &f[0].message;
+        assert!(m.contains("scopes repo, read:org, workflow"), "{m}");
+        assert!(m.contains("`repo`: ") && m.contains("`workflow`: "), "{m}");
+        assert!(m.contains("never expires") && m.contains("octocat"), "{m}");
+        // The least scopes that would do: read:org kept, repo -> public_repo, workflow dropped.
+        assert!(
+            f[0].suggestion.contains("at most `read:org public_repo`"),
+            "{}",
+            f[0].suggestion
         );
-        assert!(f[0].message.contains("`repo`") && f[0].message.contains("octocat"));
         assert_eq!(f[0].severity, Severity::Error);
-        assert!(f[2].message.contains("never expires"));
         assert_eq!((f[0].path.as_str(), f[0].line), ("ci/deploy.sh", 3));
-        assert!(!f[0].message.contains("M7H4"), "never the whole token");
+        assert!(!m.contains("M7H4"), "never the whole token");
+    }
+
+    #[test]
+    fn one_token_in_several_places_is_one_finding() {
+        let v = verdict(VerdictStatus::Live, &["repo"], None);
+        let a = token("github.classic-pat", "github", v.clone());
+        let mut b = token("github.classic-pat", "github", v.clone());
+        b.path = "docs/setup.md".into();
+        b.line = 40;
+        let mut other = token("github.classic-pat", "github", v);
+        other.token_fingerprint = "4567".into();
+        let f = run(&[a, b, other], &Default::default());
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(
+            f[0].message.contains("also found at docs/setup.md:40"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[1].message.contains("also found"));
+        assert_ne!(f[0].fingerprint, f[1].fingerprint);
+    }
+
+    fn rules_of(f: &[LintFinding]) -> Vec<&str> {
+        f.iter().map(|f| f.rule.as_str()).collect()
     }
 
     #[test]
@@ -341,7 +453,8 @@ mod tests {
             verdict(VerdictStatus::Live, &["all"], Some("never")),
         );
         let f = run(&[t], &Default::default());
-        assert_eq!(f.len(), 2);
+        assert_eq!(rules_of(&f), ["live-token-high-risk-scope"]);
+        assert!(f[0].message.contains("`all`") && f[0].message.contains("never expires"));
         // Unknown expiry on an anaconda token is not "never".
         let t = token(
             "anaconda.org-token-url",
@@ -381,10 +494,16 @@ mod tests {
             verdict(VerdictStatus::Live, &["repo", "gist"], Some("2027-01-01")),
         );
         let f = run(&[t], &policy);
-        let msgs: Vec<&str> = f.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(f.len(), 2, "{msgs:?}");
-        assert!(msgs[0].contains("`gist`, which the policy does not allow"));
-        assert!(msgs[1].contains("30-day maximum"));
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(f[0]
+            .message
+            .contains("`gist`: the policy does not allow it"));
+        assert!(f[0].message.contains("30-day maximum"));
+        assert!(
+            f[0].suggestion.contains("at most `repo`"),
+            "{}",
+            f[0].suggestion
+        );
     }
 
     #[test]

@@ -12,8 +12,12 @@
 //! not code.
 
 pub mod actions_permissions;
+pub mod actions_secrets;
 pub mod actions_table;
+pub mod anaconda_cli;
 pub mod anaconda_scopes;
+pub mod ci;
+pub mod git_remote;
 pub mod github_scopes;
 pub mod live_tokens;
 pub mod policy;
@@ -58,6 +62,16 @@ impl Severity {
     }
 }
 
+/// A sample a lint must flag (a doc's `example`) or must leave alone (its `negative`),
+/// with the path it is linted at. `<github-token>` and `<anaconda-token>` stand for
+/// literal tokens: the doc-example test puts well-formed, never-issued ones there. For
+/// the live-token lints the text is one line of a `scan --verify --format jsonl` report.
+#[derive(Debug, Clone, Copy)]
+pub struct Example {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
 /// The documentation of one lint id: what `--explain` prints and what SARIF's rule
 /// descriptors and the README's lint table are made from.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +83,10 @@ pub struct LintDoc {
     pub severity: Severity,
     pub checks: &'static str,
     pub why: &'static str,
-    pub example: &'static str,
+    /// Flagged by this lint (run by the doc-example test, as rule examples are).
+    pub example: Example,
+    /// Close to the example but fine: not flagged by this lint.
+    pub negative: Example,
     pub fix: &'static str,
 }
 
@@ -77,13 +94,16 @@ impl LintDoc {
     /// The text `leakscope lint --explain ID` prints.
     pub fn explain(&self) -> String {
         format!(
-            "{id}: {title}\n(default severity: {sev})\n\nWhat it checks\n{checks}\n\nWhy it matters\n{why}\n\nExample\n{example}\n\nFix\n{fix}\n",
+            "{id}: {title}\n(default severity: {sev})\n\nWhat it checks\n{checks}\n\nWhy it matters\n{why}\n\nExample ({path})\n{example}\n\nNot flagged ({npath})\n{negative}\n\nFix\n{fix}\n",
             id = self.id,
             title = self.title,
             sev = self.severity.as_str(),
             checks = indent(self.checks.trim(), "  "),
             why = indent(self.why.trim(), "  "),
-            example = indent(self.example.trim_matches('\n'), "  "),
+            path = self.example.path,
+            example = indent(self.example.text.trim_matches('\n'), "  "),
+            npath = self.negative.path,
+            negative = indent(self.negative.text.trim_matches('\n'), "  "),
             fix = indent(self.fix.trim(), "  "),
         )
     }
@@ -96,19 +116,70 @@ fn indent(text: &str, prefix: &str) -> String {
         .join("\n")
 }
 
+/// A lint that judges one text file at a time. One that cannot read its input (a
+/// workflow that is not valid YAML) returns the reason, reported as an error.
+pub type FileCheck = fn(&SourceFile<'_>, &Context<'_>, &mut Vec<LintFinding>) -> Result<(), String>;
+
+/// What a lint family looks at.
+#[derive(Clone, Copy)]
+pub enum Judges {
+    /// Every text file the walk yields (each check decides for itself which it reads).
+    Files(FileCheck),
+    /// Tokens their provider confirmed live (`--verify`, `--scan-report`):
+    /// [`live_tokens::check`].
+    LiveTokens,
+}
+
+/// One module's lints: their docs and what runs them.
+pub struct Family {
+    pub docs: &'static [&'static LintDoc],
+    pub judges: Judges,
+}
+
+/// Every lint, once, in report order: `--list`, `--explain`, the policy's id check,
+/// SARIF's rule list and the per-file run all read this list.
+pub static REGISTRY: &[Family] = &[
+    Family {
+        docs: &anaconda_scopes::DOCS,
+        judges: Judges::Files(anaconda_scopes::check),
+    },
+    Family {
+        docs: &anaconda_cli::DOCS,
+        judges: Judges::Files(anaconda_cli::check),
+    },
+    Family {
+        docs: &github_scopes::DOCS,
+        judges: Judges::Files(github_scopes::check),
+    },
+    Family {
+        docs: &actions_permissions::DOCS,
+        judges: Judges::Files(actions_permissions::check),
+    },
+    Family {
+        docs: &actions_secrets::DOCS,
+        judges: Judges::Files(actions_secrets::check),
+    },
+    Family {
+        docs: &token_storage::DOCS,
+        judges: Judges::Files(token_storage::check),
+    },
+    Family {
+        docs: &git_remote::DOCS,
+        judges: Judges::Files(git_remote::check),
+    },
+    Family {
+        docs: &live_tokens::DOCS,
+        judges: Judges::LiveTokens,
+    },
+];
+
 /// Every lint's documentation, in report order.
-pub fn all_docs() -> Vec<&'static LintDoc> {
-    let mut docs: Vec<&'static LintDoc> = Vec::new();
-    docs.extend(anaconda_scopes::DOCS.iter());
-    docs.extend(github_scopes::DOCS.iter());
-    docs.extend(actions_permissions::DOCS.iter());
-    docs.extend(token_storage::DOCS.iter());
-    docs.extend(live_tokens::DOCS.iter());
-    docs
+pub fn all_docs() -> impl Iterator<Item = &'static LintDoc> {
+    REGISTRY.iter().flat_map(|f| f.docs.iter().copied())
 }
 
 pub fn doc(id: &str) -> Option<&'static LintDoc> {
-    all_docs().into_iter().find(|d| d.id == id)
+    all_docs().find(|d| d.id == id)
 }
 
 /// One lint finding. Never holds a secret: messages name tokens by their redacted form
@@ -132,6 +203,10 @@ pub struct LintFinding {
     pub snippet: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// Under a test or fixture directory (relative to the linted root): the policy's
+    /// `[lints] skip_test_paths` drops these.
+    #[serde(skip)]
+    pub test_path: bool,
 }
 
 impl LintFinding {
@@ -166,6 +241,9 @@ pub struct SourceFile<'a> {
     pub text: &'a str,
     /// Tokens the scan matcher found in this file (for storage lints and redaction).
     pub tokens: &'a [Finding],
+    /// Under a test or fixture directory, judged on the path relative to the linted
+    /// root (so linting `fixtures/x/` does not make everything a test path).
+    pub test_path: bool,
     line_starts: Vec<usize>,
 }
 
@@ -177,8 +255,16 @@ impl<'a> SourceFile<'a> {
             path,
             text,
             tokens,
+            test_path: ci::is_test_path(path),
             line_starts,
         }
+    }
+
+    /// The same file, with its path relative to the linted root given: test paths are
+    /// judged on that.
+    pub fn relative_to_root(mut self, relative: &str) -> Self {
+        self.test_path = ci::is_test_path(relative);
+        self
     }
 
     /// The file name (last path component).
@@ -242,74 +328,129 @@ impl<'a> SourceFile<'a> {
                 text = text.replace(value, &token.secret.redacted());
             }
         }
-        if text.chars().count() > SNIPPET_WIDTH {
-            text = text.chars().take(SNIPPET_WIDTH).collect::<String>() + "…";
-        }
-        text
+        cut(text)
     }
 
-    /// Builds a finding at a byte offset. `key` is what makes this finding distinct from
-    /// others of the same lint on the same line (a scope name, a permission key).
-    #[allow(clippy::too_many_arguments)]
-    pub fn finding_at(
-        &self,
-        doc: &LintDoc,
-        severity: Severity,
-        offset: usize,
-        key: &str,
-        message: String,
-        suggestion: String,
-    ) -> LintFinding {
+    /// Starts a finding of `doc` at a byte offset of this file.
+    pub fn finding_at(&self, doc: &'static LintDoc, offset: usize) -> FindingBuilder<'_> {
         let (line, column) = self.position(offset);
-        self.finding_at_line(doc, severity, line, column, key, message, suggestion)
+        self.finding_on(doc, line, column)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn finding_at_line(
+    /// Starts a finding of `doc` at a 1-based line and column of this file: the snippet
+    /// is that line (tokens redacted), an inline `leakscope:allow` on it suppresses the
+    /// finding, and a path under a test directory is recorded.
+    pub fn finding_on(
         &self,
-        doc: &LintDoc,
-        severity: Severity,
+        doc: &'static LintDoc,
         line: usize,
         column: usize,
-        key: &str,
-        message: String,
-        suggestion: String,
-    ) -> LintFinding {
-        self.finding_redacting(doc, severity, line, column, key, message, suggestion, None)
-    }
-
-    /// As [`Self::finding_at_line`], also redacting `secret` (a password the token
-    /// matcher does not know, e.g. in `.netrc`) in the snippet.
-    #[allow(clippy::too_many_arguments)]
-    pub fn finding_redacting(
-        &self,
-        doc: &LintDoc,
-        severity: Severity,
-        line: usize,
-        column: usize,
-        key: &str,
-        message: String,
-        suggestion: String,
-        secret: Option<&str>,
-    ) -> LintFinding {
-        let snippet = self.snippet_redacting(line, secret);
-        let fingerprint = lint_fingerprint(doc.id, self.path, &format!("{snippet}\0{key}"));
-        let suppressed = self
-            .line_text(line)
-            .contains("leakscope:allow")
-            .then_some(Suppression::InlineAllow);
-        LintFinding {
-            rule: doc.id.to_string(),
-            path: self.path.to_string(),
-            line,
-            column,
-            severity,
-            message,
-            suggestion,
-            fingerprint,
-            snippet,
-            suppressed,
+    ) -> FindingBuilder<'_> {
+        let mut builder = FindingBuilder::new(doc, self.path, line, column, self.snippet(line));
+        builder.finding.test_path = self.test_path;
+        if self.line_text(line).contains("leakscope:allow") {
+            builder.finding.suppressed = Some(Suppression::InlineAllow);
         }
+        builder.source = Some(self);
+        builder
+    }
+}
+
+/// Builds one [`LintFinding`]: place and doc up front, then what differs per finding.
+/// The severity defaults to the doc's; the fingerprint is the lint id, the path and the
+/// finding's identity (its snippet unless [`Self::identity`] says otherwise) plus its
+/// [`Self::key`].
+pub struct FindingBuilder<'f> {
+    finding: LintFinding,
+    key: String,
+    identity: Option<String>,
+    /// The file, for [`Self::redacting`].
+    source: Option<&'f SourceFile<'f>>,
+}
+
+impl<'f> FindingBuilder<'f> {
+    pub fn new(
+        doc: &'static LintDoc,
+        path: &str,
+        line: usize,
+        column: usize,
+        snippet: String,
+    ) -> FindingBuilder<'f> {
+        FindingBuilder {
+            finding: LintFinding {
+                rule: doc.id.to_string(),
+                path: path.to_string(),
+                line,
+                column,
+                severity: doc.severity,
+                message: String::new(),
+                suggestion: String::new(),
+                fingerprint: String::new(),
+                snippet,
+                suppressed: None,
+                test_path: false,
+            },
+            key: String::new(),
+            identity: None,
+            source: None,
+        }
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.finding.severity = severity;
+        self
+    }
+
+    /// What makes this finding distinct from others of the same lint on the same line
+    /// (a scope name, a permission key, a variable).
+    pub fn key(mut self, key: impl AsRef<str>) -> Self {
+        self.key = key.as_ref().to_string();
+        self
+    }
+
+    /// What the fingerprint rests on instead of the snippet (a live token's own
+    /// fingerprint: the same token is the same finding wherever its line moves).
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.finding.message = message.into();
+        self
+    }
+
+    pub fn suggestion(mut self, suggestion: impl Into<String>) -> Self {
+        self.finding.suggestion = suggestion.into();
+        self
+    }
+
+    /// Also redacts `secret` (a password the token matcher does not know, e.g. in
+    /// `.netrc`) in the snippet, before it is cut short so no part of it survives.
+    pub fn redacting(mut self, secret: Option<&str>) -> Self {
+        if let Some(source) = self.source {
+            self.finding.snippet = source.snippet_redacting(self.finding.line, secret);
+        }
+        self
+    }
+
+    pub fn build(mut self) -> LintFinding {
+        let identity = self.identity.as_deref().unwrap_or(&self.finding.snippet);
+        self.finding.fingerprint = lint_fingerprint(
+            &self.finding.rule,
+            &self.finding.path,
+            &format!("{identity}\0{}", self.key),
+        );
+        self.finding
+    }
+}
+
+/// A snippet cut to [`SNIPPET_WIDTH`] characters.
+fn cut(text: String) -> String {
+    if text.chars().count() > SNIPPET_WIDTH {
+        text.chars().take(SNIPPET_WIDTH).collect::<String>() + "…"
+    } else {
+        text
     }
 }
 
@@ -318,28 +459,39 @@ pub struct Context<'a> {
     pub facts: &'a scopes::ScopeFacts,
     pub actions: &'a actions_table::ActionsTable,
     pub policy: &'a policy::Policy,
+    /// Which scripts CI runs and which variables CI fills from secrets.
+    pub ci: &'a ci::CiFacts,
 }
 
-/// Runs every file lint on one file. A file lint that cannot read its input (a workflow
-/// that is not valid YAML) returns the reason, which the caller reports as an error.
+/// Runs every file lint of the [`REGISTRY`] on one file. Every lint runs even when one
+/// fails; the reasons are joined.
 pub fn lint_file(
     file: &SourceFile<'_>,
     ctx: &Context<'_>,
     out: &mut Vec<LintFinding>,
 ) -> Result<(), String> {
-    anaconda_scopes::check(file, ctx, out);
-    github_scopes::check(file, ctx, out);
-    token_storage::check(file, ctx, out)?;
-    if actions_permissions::is_workflow(file.path, file.text) {
-        actions_permissions::check(file, ctx, out)?;
+    let mut problems = Vec::new();
+    for family in REGISTRY {
+        if let Judges::Files(check) = family.judges {
+            if let Err(reason) = check(file, ctx, out) {
+                problems.push(reason);
+            }
+        }
     }
-    Ok(())
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
-/// Applies the policy's `[lints]` table: drops disabled lints, raises listed ones to
-/// error.
+/// Applies the policy's `[lints]` table: drops disabled lints (and, with
+/// `skip_test_paths`, findings under test paths), raises listed ones to error.
 pub fn apply_policy(findings: &mut Vec<LintFinding>, policy: &policy::Policy) {
     findings.retain(|f| !policy.disabled.contains(&f.rule));
+    if policy.skip_test_paths {
+        findings.retain(|f| !f.test_path);
+    }
     for f in findings.iter_mut() {
         if policy.raised.contains(&f.rule) {
             f.severity = Severity::Error;
@@ -373,6 +525,22 @@ pub(crate) mod test_support {
     }
 
     pub fn lint_text_with(path: &str, text: &str, policy: &policy::Policy) -> Vec<LintFinding> {
+        lint_with(path, text, policy, &ci::CiFacts::default())
+    }
+
+    /// As [`lint_text`], with `path` one of the scripts CI runs.
+    pub fn lint_text_in_ci(path: &str, text: &str) -> Vec<LintFinding> {
+        let mut ci = ci::CiFacts::default();
+        ci.scripts.insert(path.to_string());
+        lint_with(path, text, &policy::Policy::default(), &ci)
+    }
+
+    pub fn lint_with(
+        path: &str,
+        text: &str,
+        policy: &policy::Policy,
+        ci: &ci::CiFacts,
+    ) -> Vec<LintFinding> {
         let data = Data::builtin().unwrap();
         let matcher =
             crate::matcher::Matcher::new(crate::rules::RuleSet::builtin().unwrap()).unwrap();
@@ -389,6 +557,7 @@ pub(crate) mod test_support {
             facts: &data.facts,
             actions: &data.actions,
             policy,
+            ci,
         };
         let mut out = Vec::new();
         lint_file(&file, &ctx, &mut out).unwrap();
@@ -406,7 +575,7 @@ mod tests {
 
     #[test]
     fn every_lint_id_is_unique_and_documented() {
-        let docs = all_docs();
+        let docs: Vec<&LintDoc> = all_docs().collect();
         let mut ids: Vec<&str> = docs.iter().map(|d| d.id).collect();
         ids.sort();
         ids.dedup();
@@ -416,13 +585,71 @@ mod tests {
                 ("title", d.title),
                 ("checks", d.checks),
                 ("why", d.why),
-                ("example", d.example),
+                ("example", d.example.text),
+                ("negative example", d.negative.text),
                 ("fix", d.fix),
             ] {
                 assert!(!text.trim().is_empty(), "{}: empty {what}", d.id);
             }
             assert!(d.explain().contains("Why it matters"));
+            assert!(d.explain().contains("Not flagged"));
         }
+    }
+
+    /// A doc example with its placeholders filled by well-formed, never-issued tokens.
+    fn fill(text: &str) -> String {
+        let random = "Zq3LmN8pRt5VwX2yB7cD9eF1gH4jK6";
+        let ghp = format!("ghp_{random}{}", crate::validators::github_checksum(random));
+        text.replace("<github-token>", &ghp).replace(
+            "<anaconda-token>",
+            "zz-5b0c8f0e-9d3a-4c1e-8f7b-2a6d4e9c1b30",
+        )
+    }
+
+    /// The lint ids one doc sample raises, through the same path as `leakscope lint`
+    /// (or `lint --scan-report` for the live-token lints).
+    fn sample_ids(family: &Family, sample: &Example) -> Vec<String> {
+        let text = fill(sample.text);
+        let findings = match family.judges {
+            Judges::Files(_) => test_support::lint_text(sample.path, &text),
+            Judges::LiveTokens => {
+                let tokens: Vec<live_tokens::LiveToken> = text
+                    .lines()
+                    .map(|l| {
+                        let value: serde_json::Value = serde_json::from_str(l).unwrap();
+                        live_tokens::LiveToken::from_report_json(&value).unwrap()
+                    })
+                    .collect();
+                let facts = scopes::ScopeFacts::builtin().unwrap();
+                live_tokens::check(
+                    &tokens,
+                    &facts,
+                    &policy::Policy::default(),
+                    live_tokens::now(),
+                )
+            }
+        };
+        findings.into_iter().map(|f| f.rule).collect()
+    }
+
+    /// Every lint's doc example is flagged by that lint and its negative example is
+    /// not, as every token rule's examples are run by `rules check`.
+    #[test]
+    fn every_doc_example_and_negative_behave_as_documented() {
+        let mut failures = Vec::new();
+        for family in REGISTRY {
+            for doc in family.docs {
+                let found = sample_ids(family, &doc.example);
+                if !found.iter().any(|id| id == doc.id) {
+                    failures.push(format!("{}: example not flagged (found {found:?})", doc.id));
+                }
+                let found = sample_ids(family, &doc.negative);
+                if found.iter().any(|id| id == doc.id) {
+                    failures.push(format!("{}: negative example flagged", doc.id));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! [lints]
 //! disable = ["actions-missing-permissions"]
 //! error = ["token-echoed-in-ci"]   # raise to error
+//! skip_test_paths = true       # drop findings under test/, tests/, fixtures/, testdata/ ...
 //!
 //! [paths]
 //! exclude = ["docs/archive/**"]
@@ -40,6 +41,8 @@ pub struct Policy {
     pub max_lifetime_days: u64,
     pub disabled: BTreeSet<String>,
     pub raised: BTreeSet<String>,
+    /// `[lints] skip_test_paths = true`: drop findings under test and fixture paths.
+    pub skip_test_paths: bool,
     pub exclude: Vec<String>,
 }
 
@@ -52,6 +55,7 @@ impl Default for Policy {
             max_lifetime_days: DEFAULT_MAX_LIFETIME_DAYS,
             disabled: BTreeSet::new(),
             raised: BTreeSet::new(),
+            skip_test_paths: false,
             exclude: Vec::new(),
         }
     }
@@ -95,6 +99,8 @@ struct RawLints {
     disable: Vec<Spanned<String>>,
     #[serde(default)]
     error: Vec<Spanned<String>>,
+    #[serde(default)]
+    skip_test_paths: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,7 +157,7 @@ impl Policy {
                 ))
             }
         };
-        let ids: Vec<&str> = super::all_docs().iter().map(|d| d.id).collect();
+        let ids: Vec<&str> = super::all_docs().map(|d| d.id).collect();
         let lint_ids =
             |list: Vec<Spanned<String>>, key: &str| -> anyhow::Result<BTreeSet<String>> {
                 let mut out = BTreeSet::new();
@@ -186,6 +192,7 @@ impl Policy {
             max_lifetime_days,
             disabled,
             raised,
+            skip_test_paths: raw.lints.skip_test_paths,
             exclude: raw
                 .paths
                 .exclude

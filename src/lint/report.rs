@@ -103,7 +103,6 @@ pub fn write(
         }
         Format::Sarif => {
             let rules: Vec<SarifRule> = all_docs()
-                .into_iter()
                 .map(|d| SarifRule {
                     id: d.id.to_string(),
                     name: d.id.to_string(),

@@ -3,7 +3,7 @@
 //! `echo` or `set -x`. Literal tokens are found by the scan matcher (the same rules as
 //! `leakscope scan`), never by regexes of our own, and are only ever shown redacted.
 
-use super::{Context, LintDoc, LintFinding, Severity, SourceFile};
+use super::{Context, Example, LintDoc, LintFinding, Severity, SourceFile};
 use crate::finding::Finding;
 
 pub static CONDA_CONFIG: LintDoc = LintDoc {
@@ -14,7 +14,14 @@ pub static CONDA_CONFIG: LintDoc = LintDoc {
 or `custom_channels` (`https://conda.anaconda.org/t/<token>/...`).",
     why: "conda prints channel URLs in logs, error messages and `conda info`; the file gets copied into images \
 and committed. Tools such as setup-miniconda have logged such URLs in CI.",
-    example: "channels:\n  - https://conda.anaconda.org/t/<token>/acme-private\nchannel_alias: https://conda.anaconda.org/t/<token>",
+    example: Example {
+        path: ".condarc",
+        text: "channels:\n  - https://conda.anaconda.org/t/<anaconda-token>/acme-private\n",
+    },
+    negative: Example {
+        path: ".condarc",
+        text: "channels:\n  - https://conda.anaconda.org/t/${ANACONDA_TOKEN}/acme-private\n",
+    },
     fix: "Revoke the token. Store the new one with `anaconda login` / `conda token set` (kept out of the file), or \
 reference an environment variable from a CI secret in the URL (`https://conda.anaconda.org/t/${ANACONDA_TOKEN}/acme-private`), \
 or use `channel_settings` with `auth: anaconda-auth`.",
@@ -30,7 +37,14 @@ pub static COMMAND_LINE: LintDoc = LintDoc {
 channel URL in a script.",
     why: "Command lines end up in shell history, process lists (`ps`), CI logs and `set -x` traces, and the file \
 itself is committed. `git` also stores clone URLs in `.git/config`.",
-    example: "anaconda -t <token> upload dist/*.conda\ngit clone https://<token>@github.com/acme/private.git",
+    example: Example {
+        path: "ci/publish.sh",
+        text: "anaconda -t <anaconda-token> upload dist/*.conda\ngit clone https://<github-token>@github.com/acme/private.git\n",
+    },
+    negative: Example {
+        path: "ci/publish.sh",
+        text: "GH_TOKEN=<github-token>\nanaconda upload dist/*.conda\n",
+    },
     fix: "Revoke the token; pass the new one through an environment variable from a CI secret: \
 `ANACONDA_API_TOKEN` for anaconda-client, `GH_TOKEN` for gh, and for git \
 `git -c http.extraHeader=\"Authorization: Bearer $TOKEN\"` or a credential helper, never the URL.",
@@ -45,7 +59,14 @@ credentials in a URL, and anaconda-auth's plain-file keyring (`.anaconda/keyring
 not ignore (that is: files that would be committed).",
     why: "These files exist to hold secrets in a home directory. In a repository they hand the secret to everyone \
 with read access, forever (history keeps it after deletion).",
-    example: ".netrc:\nmachine github.com login octocat password <token>",
+    example: Example {
+        path: ".netrc",
+        text: "machine github.com login octocat password made-up-not-a-token\n",
+    },
+    negative: Example {
+        path: ".netrc",
+        text: "machine github.com login octocat password $NETRC_PASSWORD\n",
+    },
     fix: "Revoke the credential, delete the file from the repository (and its history), add it to .gitignore, \
 and let CI write it at run time from a secret.",
 };
@@ -59,7 +80,14 @@ pub static ECHOED: LintDoc = LintDoc {
 `bash -x`) in a block that later uses a token variable.",
     why: "CI logs are widely readable (public projects: by everyone) and kept for months. Log masking only hides \
 exact registered secrets, not derived or re-encoded values, and not every CI system masks.",
-    example: "- run: |\n    set -x\n    anaconda -t \"$ANACONDA_TOKEN\" upload dist/*.conda",
+    example: Example {
+        path: ".github/workflows/publish.yml",
+        text: "on: push\njobs:\n  up:\n    runs-on: ubuntu-latest\n    env:\n      ANACONDA_TOKEN: ${{ secrets.ANACONDA_TOKEN }}\n    steps:\n      - run: |\n          set -x\n          anaconda -t \"$ANACONDA_TOKEN\" upload x.conda\n",
+    },
+    negative: Example {
+        path: "test/integration/targets/pull/runme.sh",
+        text: "#!/usr/bin/env bash\nset -eux\nPASSWORD='test'\necho \"${PASSWORD}\"\n",
+    },
     fix: "Drop the echo (or pipe it into the command that needs it: `echo \"$TOKEN\" | docker login --password-stdin`); \
 turn tracing off around token use (`set +x`) or do not enable it in that step.",
 };
@@ -183,33 +211,27 @@ fn tokens_in_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
             } else {
                 "a channel URL"
             };
-            out.push(file.finding_at_line(
-                &CONDA_CONFIG,
-                Severity::Error,
-                token.line,
-                token.column,
-                &token.fingerprint,
-                format!(
+            out.push(file.finding_on(&CONDA_CONFIG, token.line, token.column)
+                .severity(Severity::Error)
+                .key(&token.fingerprint)
+                .message(format!(
                     "{} {label} in {place} of a conda config file",
                     token_kind(token)
-                ),
-                "revoke it; keep the new one out of the file: `anaconda login` or `conda token set` (keyring), \
+                ))
+                .suggestion("revoke it; keep the new one out of the file: `anaconda login` or `conda token set` (keyring), \
 or `/t/${ANACONDA_TOKEN}/` in the URL with ANACONDA_TOKEN from a CI secret"
-                    .into(),
-            ));
+                    )
+                .build());
         } else if let Some(how) = command_line_use(line_text, token) {
             let var = env_var_for(token);
-            out.push(file.finding_at_line(
-                &COMMAND_LINE,
-                Severity::Error,
-                token.line,
-                token.column,
-                &token.fingerprint,
-                format!("{} {label} {how}", token_kind(token)),
-                format!(
+            out.push(file.finding_on(&COMMAND_LINE, token.line, token.column)
+                .severity(Severity::Error)
+                .key(&token.fingerprint)
+                .message(format!("{} {label} {how}", token_kind(token)))
+                .suggestion(format!(
                     "revoke it; pass the new one as ${var} from a CI secret (for git: `git -c http.extraHeader=\"Authorization: Bearer ${var}\" clone ...`, never the URL)"
-                ),
-            ));
+                ))
+                .build());
         }
     }
 }
@@ -221,6 +243,16 @@ static PYPIRC_PASSWORD: std::sync::LazyLock<regex::Regex> =
 static URL_CREDENTIALS: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?m)[a-z]+://[^:/\s@]*:([^@\s]+)@").unwrap());
 
+/// The note a credential-file message carries under a test path: likely a fixture, and
+/// how the policy leaves those out.
+fn under_test_path(file: &SourceFile<'_>) -> &'static str {
+    if file.test_path {
+        " (under a test path, so likely a fixture; `[lints] skip_test_paths = true` in leakscope.toml leaves test paths out)"
+    } else {
+        ""
+    }
+}
+
 fn credential_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
     let Some(kind) = credential_file(file.path, file.name()) else {
         return;
@@ -231,16 +263,13 @@ fn credential_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
         CredentialFile::GitCredentials => (&URL_CREDENTIALS, "git credentials"),
         CredentialFile::Keyring => {
             if !file.text.trim().is_empty() {
-                out.push(file.finding_redacting(
-                    &CREDENTIAL_FILE,
-                    Severity::Error,
-                    1,
-                    1,
-                    "keyring",
-                    "anaconda-auth's plain-file keyring (API key and repo tokens, base64, unencrypted) is in the tree".into(),
-                    "revoke the API key (log out and back in) and delete .anaconda/keyring from the repository; set `preferred_token_storage = \"system\"` to use the OS keyring".into(),
-                    Some(file.text.lines().next().unwrap_or("")),
-                ));
+                out.push(file.finding_on(&CREDENTIAL_FILE, 1, 1)
+                    .severity(Severity::Error)
+                    .key("keyring")
+                    .message("anaconda-auth's plain-file keyring (API key and repo tokens, base64, unencrypted) is in the tree")
+                    .suggestion("revoke the API key (log out and back in) and delete .anaconda/keyring from the repository; set `preferred_token_storage = \"system\"` to use the OS keyring")
+                    .redacting(Some(file.text.lines().next().unwrap_or("")))
+                    .build());
             }
             return;
         }
@@ -251,19 +280,20 @@ fn credential_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
             continue;
         }
         let (line, column) = file.position(value.start());
-        out.push(file.finding_redacting(
-            &CREDENTIAL_FILE,
-            Severity::Error,
-            line,
-            column,
-            &crate::finding::fingerprint("credential-file", value.as_str()),
-            format!("{what} ({}) is in a file that would be committed", crate::finding::redact(value.as_str())),
-            format!(
+        out.push(file.finding_on(&CREDENTIAL_FILE, line, column)
+            .severity(Severity::Error)
+            .key(crate::finding::fingerprint("credential-file", value.as_str()))
+            .message(format!(
+            "{what} ({}) is in a file that would be committed{}",
+            crate::finding::redact(value.as_str()),
+            under_test_path(file)
+        ))
+            .suggestion(format!(
                 "revoke the credential, remove {} from the repository and its history, add it to .gitignore, and write it in CI from a secret",
                 file.name()
-            ),
-            Some(value.as_str()),
-        ));
+            ))
+            .redacting(Some(value.as_str()))
+            .build());
     }
 }
 
@@ -271,7 +301,7 @@ fn credential_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
 /// `${{ secrets.X }}`.
 static TOKEN_VAR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r"(?i)\$\{\{\s*secrets\.[A-Za-z0-9_]+\s*\}\}|\$(?:env:)?\{?[A-Za-z0-9_]*(?:TOKEN|API_?KEY|SECRET|PASSWORD|PASSWD)[A-Za-z0-9_]*\}?|%[A-Za-z0-9_]*(?:TOKEN|API_?KEY|SECRET|PASSWORD)[A-Za-z0-9_]*%",
+        r"(?i)\$\{\{\s*(?:secrets\.[A-Za-z0-9_]+|github\.token)\s*\}\}|\$(?:env:)?\{?[A-Za-z0-9_]*(?:TOKEN|API_?KEY|SECRET|PASSWORD|PASSWD)[A-Za-z0-9_]*\}?|%[A-Za-z0-9_]*(?:TOKEN|API_?KEY|SECRET|PASSWORD)[A-Za-z0-9_]*%",
     )
     .unwrap()
 });
@@ -299,10 +329,81 @@ fn indent_of(line: &str) -> usize {
     }
 }
 
-fn echoed(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
-    if !is_ci_or_script(file.path, file.name()) {
+/// The variable name in `$NAME`, `${NAME}`, `%NAME%`, `$env:NAME`; `None` for a
+/// `${{ ... }}` expression.
+fn var_name(var: &str) -> Option<&str> {
+    if var.starts_with("${{") {
+        return None;
+    }
+    let name = var
+        .trim_start_matches('$')
+        .trim_start_matches("env:")
+        .trim_matches(['{', '}', '%']);
+    Some(name)
+}
+
+/// Names that hold something about a secret rather than the secret.
+fn names_no_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "_FILE", "_PATH", "_DIR", "_URL", "_NAME", "_ID", "_LENGTH", "_LEN", "_TYPE", "_ENV",
+        "_VAR",
+    ]
+    .iter()
+    .any(|s| upper.ends_with(s))
+}
+
+/// Why the variable printed holds a secret, or `None` when nothing says it does: a
+/// `${{ secrets.X }}` expression, a variable CI fills from a secret store (mapped in a
+/// workflow's `env:`, or one the CI system provides), one assigned a literal token in
+/// this file, or, in a CI config other than a GitHub workflow or a script CI runs, a
+/// token-named variable the file never assigns (it comes from the CI's secret
+/// settings). `PASSWORD='test'` or a `*_PASSWORD` holding a file path is no secret.
+fn holds_secret(file: &SourceFile<'_>, ctx: &Context<'_>, var: &str) -> Option<&'static str> {
+    let Some(name) = var_name(var) else {
+        return Some("a CI secret");
+    };
+    if ctx.ci.is_secret_var(name) {
+        return Some("a variable CI fills from a secret");
+    }
+    let workflow = super::actions_permissions::is_workflow(file.path, file.text);
+    let mut own = super::ci::CiFacts::default();
+    own.add_secret_vars(file.text);
+    if own.is_secret_var(name) {
+        return Some("a variable CI fills from a secret");
+    }
+    if names_no_secret(name) {
+        return None;
+    }
+    let assignment = regex::Regex::new(&format!(
+        r"(?m)^\s*(?:-\s*)?(?:export\s+|declare\s+(?:-\w+\s+)?|local\s+|readonly\s+|set\s+|\$env:)?{}\s*[:=]",
+        regex::escape(name)
+    ))
+    .ok()?;
+    let assigned: Vec<usize> = assignment
+        .find_iter(file.text)
+        .map(|m| file.position(m.end()).0)
+        .collect();
+    if !assigned.is_empty() {
+        let literal_token = file.tokens.iter().any(|t| assigned.contains(&t.line));
+        return literal_token.then_some("a variable assigned a literal token");
+    }
+    if workflow {
+        // A workflow declares its env: an unmapped name is nothing CI filled.
+        return None;
+    }
+    Some("a token variable this file never sets (so it comes from the CI's secret store)")
+}
+
+fn echoed(file: &SourceFile<'_>, ctx: &Context<'_>, out: &mut Vec<LintFinding>) {
+    if !(super::ci::is_ci_config(file.path) || ctx.ci.runs(file.path)) {
         return;
     }
+    let severity = if file.test_path {
+        Severity::Note
+    } else {
+        Severity::Warning
+    };
     let lines: Vec<&str> = file.text.lines().collect();
     for (index, line) in lines.iter().enumerate() {
         let number = index + 1;
@@ -314,27 +415,39 @@ fn echoed(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
             let rest = &code[echo.end()..];
             let piped = rest.contains('|') || rest.contains('>');
             if !piped && !rest.contains("::add-mask::") {
-                if let Some(var) = TOKEN_VAR.find(rest) {
+                let secret = TOKEN_VAR
+                    .find_iter(rest)
+                    .find_map(|var| holds_secret(file, ctx, var.as_str()).map(|why| (var, why)));
+                if let Some((var, why)) = secret {
                     let column = code[..echo.end() + var.start()].chars().count() + 1;
-                    out.push(file.finding_at_line(
-                        &ECHOED,
-                        Severity::Warning,
-                        number,
-                        column,
-                        var.as_str(),
-                        format!("`{}` prints {} to the CI log", echo.as_str().trim(), var.as_str()),
-                        format!(
-                            "remove the {}; to hand the token to a program use stdin (`printf '%s' \"{}\" | docker login --password-stdin ...`) or an environment variable",
-                            echo.as_str().trim(),
-                            var.as_str()
-                        ),
-                    ));
+                    out.push(
+                        file.finding_on(&ECHOED, number, column)
+                        .severity(severity)
+                        .key(var.as_str())
+                        .message(format!(
+                                "`{}` prints {} ({why}) to the CI log",
+                                echo.as_str().trim(),
+                                var.as_str()
+                            ))
+                        .suggestion(format!(
+                                "remove the {}; to hand the token to a program use stdin (`printf '%s' \"{}\" | docker login --password-stdin ...`) or an environment variable",
+                                echo.as_str().trim(),
+                                var.as_str()
+                            ))
+                        .build(),
+                    );
                 }
             }
         }
         if let Some(trace) = XTRACE.find(code) {
             let base = indent_of(line);
             let mut used = None;
+            let secret_in = |text: &str| {
+                TOKEN_VAR
+                    .find_iter(text)
+                    .find(|var| holds_secret(file, ctx, var.as_str()).is_some())
+                    .map(|var| var.as_str().to_string())
+            };
             for (later_index, later) in lines.iter().enumerate().skip(index + 1).take(200) {
                 if later.trim().is_empty() {
                     continue;
@@ -345,30 +458,35 @@ fn echoed(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
                 if XTRACE_OFF.is_match(later) {
                     break;
                 }
-                if let Some(var) = TOKEN_VAR.find(later) {
-                    used = Some((later_index + 1, var.as_str().to_string()));
+                if let Some(var) = secret_in(later) {
+                    used = Some((later_index + 1, var));
                     break;
                 }
             }
             // The same line may use the token after `set -x;`.
             if used.is_none() {
-                if let Some(var) = TOKEN_VAR.find(&code[trace.end()..]) {
-                    used = Some((number, var.as_str().to_string()));
+                if let Some(var) = secret_in(&code[trace.end()..]) {
+                    used = Some((number, var));
                 }
             }
             if let Some((use_line, var)) = used {
                 let column = code[..trace.start()].chars().count()
                     + 1
                     + usize::from(code[trace.start()..].starts_with([' ', ';', '&', '|']));
-                out.push(file.finding_at_line(
-                    &ECHOED,
-                    Severity::Warning,
-                    number,
-                    column,
-                    &format!("xtrace {var}"),
-                    format!("`{}` traces every command, and line {use_line} expands {var} into the log", trace.as_str().trim()),
-                    format!("remove `{}` from this block, or wrap the line using {var} in `set +x` ... `set -x`", trace.as_str().trim()),
-                ));
+                out.push(
+                    file.finding_on(&ECHOED, number, column)
+                    .severity(severity)
+                    .key(format!("xtrace {var}"))
+                    .message(format!(
+                            "`{}` traces every command, and line {use_line} expands {var} into the log",
+                            trace.as_str().trim()
+                        ))
+                    .suggestion(format!(
+                            "remove `{}` from this block, or wrap the line using {var} in `set +x` ... `set -x`",
+                            trace.as_str().trim()
+                        ))
+                    .build(),
+                );
             }
         }
     }
@@ -376,18 +494,18 @@ fn echoed(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
 
 pub fn check(
     file: &SourceFile<'_>,
-    _ctx: &Context<'_>,
+    ctx: &Context<'_>,
     out: &mut Vec<LintFinding>,
 ) -> Result<(), String> {
     tokens_in_files(file, out);
     credential_files(file, out);
-    echoed(file, out);
+    echoed(file, ctx, out);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{lint_text, rules_of};
+    use super::super::test_support::{lint_text, lint_text_in_ci, lint_text_with, rules_of};
     use crate::validators::github_checksum;
 
     /// A classic PAT with a valid checksum over made-up random characters: well-formed,
@@ -450,7 +568,9 @@ mod tests {
         let assigned = format!("GH_TOKEN={ghp}\n");
         assert!(lint_text("ci/env.sh", &assigned).is_empty());
         let var = "anaconda -t \"$ANACONDA_API_TOKEN\" upload dist/*.conda\n";
-        assert!(lint_text("ci/publish.sh", var).is_empty());
+        assert!(lint_text("ci/publish.sh", var)
+            .iter()
+            .all(|f| f.rule != "token-on-command-line"));
     }
 
     #[test]
@@ -479,26 +599,91 @@ mod tests {
         assert!(lint_text(".netrc", "machine x login y password $NETRC_PASSWORD\n").is_empty());
     }
 
+    fn echoes(f: &[super::LintFinding]) -> Vec<&super::LintFinding> {
+        f.iter()
+            .filter(|f| f.rule == "token-echoed-in-ci")
+            .collect()
+    }
+
     #[test]
     fn echo_and_xtrace_in_ci() {
-        let wf = "jobs:\n  up:\n    steps:\n      - run: |\n          set -x\n          anaconda -t \"$ANACONDA_TOKEN\" upload x.conda\n      - run: echo \"token is ${{ secrets.ANACONDA_TOKEN }}\"\n      - run: echo \"$GHCR_TOKEN\" | docker login ghcr.io -u x --password-stdin\n      - run: echo \"::add-mask::$DERIVED_TOKEN\"\n";
+        let wf = "jobs:\n  up:\n    env:\n      ANACONDA_TOKEN: ${{ secrets.ANACONDA_TOKEN }}\n    steps:\n      - run: |\n          set -x\n          anaconda -t \"$ANACONDA_TOKEN\" upload x.conda\n      - run: echo \"token is ${{ secrets.ANACONDA_TOKEN }}\"\n      - run: echo \"$GHCR_TOKEN\" | docker login ghcr.io -u x --password-stdin\n      - run: echo \"::add-mask::$DERIVED_TOKEN\"\n      - run: echo \"$UNMAPPED_TOKEN\"\n";
         let f = lint_text(".github/workflows/up.yml", wf);
-        let echo: Vec<_> = f
-            .iter()
-            .filter(|f| f.rule == "token-echoed-in-ci")
-            .collect();
+        let echo = echoes(&f);
         assert_eq!(echo.len(), 2, "{f:#?}");
-        assert_eq!((echo[0].line, echo[0].column), (5, 11));
-        assert!(echo[0].message.contains("line 6"));
-        assert_eq!(echo[1].line, 7);
+        assert_eq!((echo[0].line, echo[0].column), (7, 11));
+        assert!(echo[0].message.contains("line 8"));
+        assert_eq!(echo[1].line, 9);
+        assert!(
+            echo[1].message.contains("a CI secret"),
+            "{}",
+            echo[1].message
+        );
         // set -x turned off before the token is used, or in a different step: fine.
-        let ok = "set -x\nmake build\nset +x\nanaconda -t \"$ANACONDA_TOKEN\" upload x.conda\n";
-        assert!(lint_text("ci/build.sh", ok).is_empty());
-        let steps = "steps:\n  - run: |\n      set -x\n      make\n  - run: anaconda -t \"$ANACONDA_TOKEN\" upload x\n";
-        assert!(lint_text(".github/workflows/a.yml", steps)
-            .iter()
-            .all(|f| f.rule != "token-echoed-in-ci"));
+        let ok = "set -x\nmake build\nset +x\nanaconda upload -t \"$ANACONDA_TOKEN\" x.conda\n";
+        assert!(echoes(&lint_text_in_ci("ci/build.sh", ok)).is_empty());
+        let steps = "env:\n  ANACONDA_TOKEN: ${{ secrets.A }}\nsteps:\n  - run: |\n      set -x\n      make\n  - run: anaconda -t \"$ANACONDA_TOKEN\" upload x\n";
+        assert!(echoes(&lint_text(".github/workflows/a.yml", steps)).is_empty());
         // Not a CI file or script: README examples are not logs.
         assert!(lint_text("README.md", "echo $GH_TOKEN\n").is_empty());
+    }
+
+    #[test]
+    fn scripts_echo_only_when_ci_runs_them_and_the_variable_holds_a_secret() {
+        let script = "#!/bin/sh\necho \"$ANACONDA_TOKEN\"\n";
+        assert_eq!(echoes(&lint_text_in_ci("ci/upload.sh", script)).len(), 1);
+        // The same script, run by no CI config: not judged.
+        assert!(echoes(&lint_text("ci/upload.sh", script)).is_empty());
+        // Under a test path: a note, not a warning.
+        let f = lint_text_in_ci("tests/ci/upload.sh", script);
+        assert_eq!(echoes(&f)[0].severity, super::Severity::Note);
+        // A variable assigned a literal token in the file is a secret.
+        let literal = format!("MY_TOKEN={}\necho $MY_TOKEN\n", fake_ghp());
+        assert_eq!(echoes(&lint_text_in_ci("ci/x.sh", &literal)).len(), 1);
+    }
+
+    /// The ansible-style false alarms (ansible/ansible test/integration/targets):
+    /// none is a secret printed to a CI log, even when CI runs the script.
+    #[test]
+    fn ansible_style_scripts_are_not_echo_findings() {
+        let runme = "#!/usr/bin/env bash\nset -eux\nset -o pipefail\nPASSWORD='test'\nUSER=${USER:-'broken_docker'}\nJSON_EXTRA_ARGS='{\"docker_password\": \"'\"${PASSWORD}\"'\"}'\necho \"${PASSWORD}\"\nansible-pull -e \"${JSON_EXTRA_ARGS}\"\n";
+        let vault = "#!/usr/bin/env bash\nset -eux\nTEST_FILE_ENC_PASSWORD=\"${MYTMPDIR}/test_file_enc_password\"\necho \"This is a test file\" > \"${TEST_FILE_ENC_PASSWORD}\"\nansible-vault encrypt \"${TEST_FILE_ENC_PASSWORD}\"\necho \"${TEST_FILE_ENC_PASSWORD}\"\n";
+        let secret_sh = "#!/usr/bin/env bash\nset -eu\ndefault_password=\"foo-bar\"\npassword=\"${default_password}\"\necho \"${password}_${dirname}\"\n";
+        for (path, text) in [
+            ("test/integration/targets/ansible-pull/runme.sh", runme),
+            ("test/integration/targets/ansible-vault/runme.sh", vault),
+            (
+                "test/integration/targets/ansible-vault/script/vault-secret.sh",
+                secret_sh,
+            ),
+        ] {
+            assert!(echoes(&lint_text(path, text)).is_empty(), "{path}");
+            assert!(
+                echoes(&lint_text_in_ci(path, text)).is_empty(),
+                "{path} run by CI"
+            );
+        }
+    }
+
+    #[test]
+    fn credential_files_under_test_paths_say_so_and_the_policy_skips_them() {
+        let netrc = "machine ansible.com\nlogin user\npassword passwd\n";
+        let f = lint_text("test/units/module_utils/urls/fixtures/netrc", netrc);
+        assert_eq!(rules_of(&f), ["credential-file-committed"]);
+        assert!(
+            f[0].message.contains("under a test path"),
+            "{}",
+            f[0].message
+        );
+        let facts = crate::lint::scopes::ScopeFacts::builtin().unwrap();
+        let policy =
+            crate::lint::policy::Policy::parse("[lints]\nskip_test_paths = true\n", "p", &facts)
+                .unwrap();
+        let mut f = lint_text_with("test/units/fixtures/netrc", netrc, &policy);
+        crate::lint::apply_policy(&mut f, &policy);
+        assert!(f.is_empty(), "{f:#?}");
+        // Outside a test path it is still an error without the note.
+        let f = lint_text(".netrc", netrc);
+        assert!(!f[0].message.contains("test path"));
     }
 }

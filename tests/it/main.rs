@@ -13,6 +13,7 @@ mod lint;
 mod manners;
 mod revoke;
 mod rules;
+mod rules_export;
 mod schema;
 mod staged;
 mod verify;
