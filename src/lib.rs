@@ -15,6 +15,7 @@ pub mod lint;
 pub mod matcher;
 pub mod report;
 pub mod rules;
+pub mod shape;
 pub mod source;
 pub mod validators;
 pub mod verify;
