@@ -32,6 +32,11 @@ pub struct RawMatch {
 /// One automaton over distinct literals, and for each literal the rules that listed it.
 struct Literals {
     automaton: AhoCorasick,
+    /// For case-sensitive literals, the packed SIMD (Teddy) searcher when the CPU has
+    /// one: aho-corasick's own prefilter picks a rare-byte `memchr3` for short literals
+    /// such as `/t/`, and `/` and `_` are everywhere in source. Leftmost, not overlapping:
+    /// a hit inside an earlier hit is on the same line, whose window the earlier one opens.
+    packed: Option<aho_corasick::packed::Searcher>,
     rules: Vec<Vec<usize>>,
 }
 
@@ -67,7 +72,16 @@ impl Literals {
             .ascii_case_insensitive(case_insensitive)
             .match_kind(MatchKind::Standard)
             .build(&patterns)?;
-        Ok(Some(Literals { automaton, rules }))
+        let packed = if case_insensitive {
+            None
+        } else {
+            aho_corasick::packed::Searcher::new(&patterns)
+        };
+        Ok(Some(Literals {
+            automaton,
+            packed,
+            rules,
+        }))
     }
 }
 
@@ -172,17 +186,21 @@ impl Matcher {
         let first = out.len();
         let mut windows = Windows::default();
         if let Some(prefixes) = &self.prefixes {
-            for hit in prefixes.automaton.find_overlapping_iter(haystack) {
-                for &rule in &prefixes.rules[hit.pattern().as_usize()] {
-                    self.open(
-                        rule,
-                        haystack,
-                        hit.start(),
-                        hit.end(),
-                        path,
-                        &mut windows,
-                        out,
-                    );
+            let mut hit = |pattern: usize, start: usize, end: usize| {
+                for &rule in &prefixes.rules[pattern] {
+                    self.open(rule, haystack, start, end, path, &mut windows, out);
+                }
+            };
+            match &prefixes.packed {
+                Some(packed) => {
+                    for m in packed.find_iter(haystack) {
+                        hit(m.pattern().as_usize(), m.start(), m.end());
+                    }
+                }
+                None => {
+                    for m in prefixes.automaton.find_overlapping_iter(haystack) {
+                        hit(m.pattern().as_usize(), m.start(), m.end());
+                    }
                 }
             }
         }
