@@ -4,7 +4,7 @@
 //! Large inputs are read in fixed-size chunks with an overlap, so memory per worker is
 //! bounded whatever the file size, and no secret is split or reported twice at a seam.
 
-use crate::finding::{fingerprint, redact, Finding, Secret, Suppression};
+use crate::finding::{fingerprint, redact, Finding, Location, Secret, Suppression};
 use crate::matcher::{Matcher, RawMatch};
 use crate::rules::WINDOW_RADIUS;
 use std::io::Read;
@@ -26,8 +26,7 @@ const SNIPPET_WIDTH: usize = 160;
 pub struct Origin<'a> {
     /// Path used for reports and for path-restricted rules.
     pub path: Option<&'a str>,
-    /// `"file"`, `"blob"`, `"staged"` or `"commit-message"`.
-    pub location: &'static str,
+    pub location: Location,
 }
 
 /// True if the start of the content holds a NUL byte, the way git and ripgrep decide.
@@ -263,7 +262,7 @@ fn make_finding(
         rule_name: rule.spec.name.clone(),
         provider: rule.spec.provider.clone(),
         path: origin.path.map(str::to_string),
-        location: origin.location.to_string(),
+        location: origin.location,
         line,
         column,
         end_column,

@@ -28,6 +28,8 @@ pub enum Command {
     Rules(commands::rules::RulesArgs),
     /// Install leakscope as a git pre-commit hook.
     Hook(commands::hook::HookArgs),
+    /// Print the JSON Schema of the JSON report (`scan`, `verify --format json`).
+    Schema,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -47,6 +49,7 @@ pub fn main() -> i32 {
         Command::Lint(args) => commands::lint::run(args),
         Command::Rules(args) => commands::rules::run(args),
         Command::Hook(args) => commands::hook::run(args),
+        Command::Schema => commands::schema::run(),
     };
     match result {
         Ok(code) => code,

@@ -4,12 +4,13 @@
 //! redact. Code that really needs the value (verify, revoke, `--show-secrets`) must call
 //! [`Secret::expose`], so a forgotten `{:?}` in a log line can never leak a token.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// A secret value that refuses to print itself.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Secret(String);
 
 impl Secret {
@@ -55,6 +56,27 @@ impl Serialize for Secret {
     }
 }
 
+/// Read back from a report: the text as written there, redacted (`ghp_Ab…(40 chars)`)
+/// unless the report was made with `--show-secrets`; the fingerprint tells which.
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "The secret, redacted (prefix, two characters, length: `ghp_Ab…(40 chars)`) unless the report was made with --show-secrets."
+        })
+    }
+}
+
 /// Known token prefixes, longest first, so redaction can keep the prefix readable.
 const KNOWN_PREFIXES: &[&str] = &["github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"];
 
@@ -84,8 +106,48 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What kind of place a finding is at. Which other fields a finding carries follows
+/// from it: a `path` for files, staged files, blobs and tokens files; commit fields for
+/// blobs and commit or tag messages; neither for a token passed as an argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Location {
+    /// A file of a working tree (or a file named on the command line).
+    #[default]
+    File,
+    /// A file as the index stages it (`scan --staged`): only its added lines.
+    Staged,
+    /// A git blob at a path in the commit that introduced it (`scan --git`).
+    Blob,
+    /// A commit message, or an annotated tag's message (`summary` starts `tag NAME:`).
+    CommitMessage,
+    /// A token given to `verify`/`revoke` with `--token`.
+    Argument,
+    /// A line of a `--tokens-file`.
+    TokensFile,
+}
+
+impl Location {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::File => "file",
+            Location::Staged => "staged",
+            Location::Blob => "blob",
+            Location::CommitMessage => "commit-message",
+            Location::Argument => "argument",
+            Location::TokensFile => "tokens-file",
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where in git history a finding was introduced (filled by `scan --git`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct CommitInfo {
     /// The oldest commit in which this blob appears at this path.
     pub commit: String,
@@ -96,13 +158,15 @@ pub struct CommitInfo {
     /// The first line of the commit message.
     pub summary: String,
     /// Other commits that carry the same blob (at any path), not counting `commit`.
+    #[serde(default)]
     pub other_commits: usize,
     /// Other paths at which the same blob appears.
+    #[serde(default)]
     pub other_paths: usize,
 }
 
 /// Why a finding does not count against the exit code.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Suppression {
     /// A `leakscope:allow` comment on the same line.
@@ -111,34 +175,47 @@ pub enum Suppression {
     Baseline,
 }
 
-/// One secret at one place.
-#[derive(Debug, Clone, Serialize)]
+/// One secret at one place. The same type is written by every report and read back by
+/// every reader (`verify --input`, `revoke --input`, `lint --scan-report`), so the
+/// schema (`leakscope schema`) is defined once, here.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Rule id, e.g. `github.classic-pat`.
     pub rule: String,
+    #[serde(default)]
     pub rule_name: String,
+    #[serde(default)]
     pub provider: String,
-    /// Path relative to the scan root (or as given), `/`-separated; `None` for a
-    /// commit message.
+    /// Path relative to the scan root (or as given), `/`-separated; `null` for a
+    /// commit message or a token given as an argument.
+    #[serde(default)]
     pub path: Option<String>,
-    /// `"file"`, `"blob"`, `"staged"` or `"commit-message"`.
-    pub location: String,
+    /// What kind of place `path` (and the commit fields) describe.
+    #[serde(default)]
+    pub location: Location,
     /// 1-based line of the secret's first character.
+    #[serde(default)]
     pub line: usize,
     /// 1-based column, counted in Unicode code points.
+    #[serde(default)]
     pub column: usize,
     /// 1-based column just past the secret's last character.
+    #[serde(default)]
     pub end_column: usize,
+    #[serde(default)]
     pub secret: Secret,
+    /// SHA-256 over the rule id and the secret, first 128 bits in hex: stable, secret-free.
+    #[serde(default)]
     pub fingerprint: String,
     /// The line, cut to a readable width, with the secret redacted.
+    #[serde(default)]
     pub snippet: String,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<crate::verify::Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::verdict::Verdict>,
 }
 
 impl Finding {

@@ -18,4 +18,5 @@ pub mod rules;
 pub mod shape;
 pub mod source;
 pub mod validators;
+pub mod verdict;
 pub mod verify;

@@ -23,6 +23,99 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
 /// keyword hit. Bounded so that memory and time per hit stay bounded on minified files.
 pub const WINDOW_RADIUS: usize = 4096;
 
+/// Which verifier a rule's tokens go to. The HTTP logic (hosts, paths, headers) lives
+/// in [`crate::verify`]; a rule file only names the route, so no URL ever comes from
+/// a rule file and a token can only reach its own provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyRoute {
+    /// `GET api.github.com/user`: classic, OAuth, user-to-server, fine-grained, legacy.
+    GithubUser,
+    /// `GET api.github.com/installation/repositories`: `ghs_`, both forms.
+    GithubInstallation,
+    /// `ghr_`: only the app's token endpoint (with its client secret) could tell.
+    GithubRefresh,
+    /// `GET api.anaconda.org/user` (+ `/authentication(s)`): anaconda.org tokens.
+    AnacondaOrg,
+    /// `HEAD repo.anaconda.cloud/t/<T>/…/repodata.json`: organisation repo tokens.
+    AnacondaRepo,
+    /// `GET anaconda.com/api/account`: anaconda.com API keys (JWT).
+    #[serde(rename = "anaconda-com")]
+    AnacondaApiKey,
+    /// anaconda-auth's keyring blob: the API key inside is checked.
+    AnacondaKeyring,
+    /// No verifier (a provider we do not know): nothing is sent.
+    #[serde(rename = "none")]
+    Unsupported,
+    /// Issued by a server the finding does not name (a private channel server, GitHub
+    /// Enterprise Server, an on-prem Anaconda site): sending it to the public API
+    /// would hand it to the wrong host, so nothing is sent.
+    ForeignHost,
+}
+
+/// What a provider's answer without an expiry means for a rule's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AbsentExpiry {
+    /// Nothing can be concluded (the provider does not report expiries for this kind).
+    #[default]
+    Unknown,
+    /// The token never expires (GitHub omits its expiration header for a PAT without one).
+    Never,
+}
+
+/// A bare token (from `--token`, `--tokens-file`) is recognised by running the rules
+/// over it inside this context, for rules that need a context word to match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BareContext {
+    #[serde(default)]
+    pub before: String,
+    #[serde(default)]
+    pub after: String,
+}
+
+/// The facts about a rule that later stages need, by rule id: which verifier its
+/// tokens get, what kind of token it is for a sentence, what a missing expiry means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFacts {
+    pub verify: Option<VerifyRoute>,
+    pub kind: String,
+    pub absent_expiry: AbsentExpiry,
+}
+
+static FACTS: std::sync::RwLock<Option<std::collections::HashMap<String, RuleFacts>>> =
+    std::sync::RwLock::new(None);
+
+/// The facts of the rule with this id: built-in rules always, user rules once a rule set
+/// holding them was loaded. Findings read back from a report carry only the rule id, so
+/// the stages after a scan look the rule up here instead of keeping a table of ids.
+pub fn facts(id: &str) -> Option<RuleFacts> {
+    if let Some(found) = FACTS.read().ok()?.as_ref().and_then(|m| m.get(id)) {
+        return Some(found.clone());
+    }
+    // Not loaded yet in this process: the built-in set answers for built-in ids.
+    RuleSet::builtin().ok()?;
+    FACTS.read().ok()?.as_ref()?.get(id).cloned()
+}
+
+fn remember_facts(rules: &[Rule]) {
+    let Ok(mut guard) = FACTS.write() else { return };
+    let map = guard.get_or_insert_with(Default::default);
+    for rule in rules {
+        map.entry(rule.spec.id.clone())
+            .or_insert_with(|| RuleFacts {
+                verify: rule.spec.verify,
+                kind: rule
+                    .spec
+                    .kind
+                    .clone()
+                    .unwrap_or_else(|| rule.spec.name.clone()),
+                absent_expiry: rule.spec.absent_expiry,
+            });
+    }
+}
+
 /// One `[[rule]]` table, as written in a rule file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +142,19 @@ pub struct RuleSpec {
     pub path: Option<String>,
     #[serde(default)]
     pub validator: Option<String>,
+    /// Which verifier gets this rule's tokens (`none` or absent: nothing is sent).
+    #[serde(default)]
+    pub verify: Option<VerifyRoute>,
+    /// What kind of token this is, for a sentence (`GitHub classic personal access
+    /// token`); the name says where it was found, the kind says what it is.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// What a live answer without an expiry means for this rule's tokens.
+    #[serde(default)]
+    pub absent_expiry: AbsentExpiry,
+    /// The context a bare token is tried in (rules that need a context word).
+    #[serde(default)]
+    pub bare_context: Option<BareContext>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
@@ -146,6 +252,7 @@ impl RuleSet {
         for (file, text) in BUILTIN_FILES {
             set.extend(parse_rules(text, file)?)?;
         }
+        remember_facts(&set.rules);
         Ok(set)
     }
 
@@ -165,7 +272,13 @@ impl RuleSet {
                 set.extend(rules)?;
             }
         }
+        remember_facts(&set.rules);
         Ok(set)
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.spec.id == id)
     }
 
     fn extend(&mut self, rules: Vec<Rule>) -> Result<(), RuleError> {
@@ -181,6 +294,20 @@ impl RuleSet {
         }
         Ok(())
     }
+}
+
+/// Contexts a bare token is tried in: none first, then each rule's own, once.
+pub fn bare_contexts(rules: &[Rule]) -> Vec<BareContext> {
+    let mut out = vec![BareContext {
+        before: String::new(),
+        after: String::new(),
+    }];
+    for ctx in rules.iter().filter_map(|r| r.spec.bare_context.as_ref()) {
+        if !out.contains(ctx) {
+            out.push(ctx.clone());
+        }
+    }
+    out
 }
 
 /// `path` itself if it is a file, else the `*.toml` files directly inside it, sorted.

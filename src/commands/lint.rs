@@ -3,7 +3,7 @@
 
 use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::blob::{looks_binary, scan_bytes, Origin};
-use crate::finding::{Finding, Suppression};
+use crate::finding::{Finding, Location, Suppression};
 use crate::lint::live_tokens::{self, LiveToken};
 use crate::lint::policy::Policy;
 use crate::lint::report::{LintReport, LintSummary};
@@ -216,7 +216,7 @@ fn lint_tree(
             &content,
             Origin {
                 path: Some(&file.display),
-                location: "file",
+                location: Location::File,
             },
         );
         let source = SourceFile::new(&file.display, &text, &found);

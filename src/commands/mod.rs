@@ -6,6 +6,7 @@ pub mod lint;
 pub mod revoke;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod verify;
 
 use crate::report::{Format, ReportOptions};

@@ -220,7 +220,7 @@ fn group(findings: &[Finding], show_secrets: bool) -> Vec<Target> {
     for f in findings {
         let place = match &f.path {
             Some(p) => format!("{p}:{}", f.line),
-            None => f.location.clone(),
+            None => f.location.to_string(),
         };
         if f.secret.is_empty() {
             continue;

@@ -139,7 +139,7 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
         let path = spec.example_path.as_deref().unwrap_or("example.txt");
         let origin = Origin {
             path: Some(path),
-            location: "file",
+            location: crate::finding::Location::File,
         };
         if examples.is_empty() {
             failures.push(format!("{source}: rule {id}: has no examples"));

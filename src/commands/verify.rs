@@ -11,13 +11,12 @@
 use super::scan::RulesFlag;
 use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use crate::blob::{scan_bytes, Origin};
-use crate::finding::{fingerprint, redact, CommitInfo, Finding, Secret};
+use crate::finding::{fingerprint, redact, Finding, Location, Secret};
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, Summary};
 use crate::source::ScanError;
 use crate::verify::{NetworkFlags, Verdict, VerdictStatus, Verifier};
 use anyhow::{bail, Context};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -145,7 +144,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
     }
     for (n, token) in args.tokens.iter().enumerate() {
         let label = format!("--token #{}", n + 1);
-        match recognise(matcher, token, None, 1, "argument") {
+        match recognise(matcher, token, None, 1, Location::Argument) {
             Some(f) => inputs.findings.push(f),
             None => inputs
                 .errors
@@ -160,7 +159,7 @@ pub fn load_inputs(args: &InputArgs, matcher: &Matcher) -> anyhow::Result<Inputs
             if token.is_empty() || token.starts_with('#') {
                 continue;
             }
-            match recognise(matcher, token, Some(&display), n + 1, "tokens-file") {
+            match recognise(matcher, token, Some(&display), n + 1, Location::TokensFile) {
                 Some(f) => inputs.findings.push(f),
                 None => inputs.errors.push(ScanError::at_path(
                     display.clone(),
@@ -192,31 +191,23 @@ fn read_input(path: &Path, flag: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// Contexts a bare token is tried in, so that rules which need a context word (40-hex
-/// GitHub tokens, Anaconda tokens and API keys) can recognise it. The token must be the
-/// whole secret the rule finds.
-const CONTEXTS: &[(&str, &str)] = &[
-    ("", ""),
-    ("GITHUB_TOKEN=", "\n"),
-    ("ANACONDA_API_TOKEN=", "\n"),
-    ("https://repo.anaconda.cloud/t/", "/repo/main\n"),
-    ("ANACONDA_AUTH_API_KEY=", "\n"),
-];
-
 /// A finding for a bare token, or `None` if no rule recognises it whole.
 pub fn recognise(
     matcher: &Matcher,
     token: &str,
     path: Option<&str>,
     line: usize,
-    location: &'static str,
+    location: Location,
 ) -> Option<Finding> {
     let token = token.trim();
     if token.is_empty() || token.contains(char::is_whitespace) {
         return None;
     }
-    for (before, after) in CONTEXTS {
-        let text = format!("{before}{token}{after}");
+    // Rules that need a context word (40-hex GitHub tokens, Anaconda tokens and API
+    // keys) name the context a bare token is tried in; the token must be the whole
+    // secret the rule finds.
+    for ctx in crate::rules::bare_contexts(matcher.rules()) {
+        let text = format!("{}{token}{}", ctx.before, ctx.after);
         let origin = Origin {
             path: None,
             location,
@@ -237,48 +228,8 @@ pub fn recognise(
     None
 }
 
-/// One finding as `scan --format json` / `jsonl` writes it.
-#[derive(Debug, Deserialize)]
-struct InputFinding {
-    rule: String,
-    #[serde(default)]
-    rule_name: String,
-    #[serde(default)]
-    provider: String,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    location: String,
-    #[serde(default)]
-    line: usize,
-    #[serde(default)]
-    column: usize,
-    #[serde(default)]
-    end_column: usize,
-    #[serde(default)]
-    secret: String,
-    #[serde(default)]
-    fingerprint: String,
-    #[serde(default)]
-    snippet: String,
-    #[serde(default)]
-    commit: Option<String>,
-    #[serde(default)]
-    author: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    summary: String,
-    #[serde(default)]
-    other_commits: usize,
-    #[serde(default)]
-    other_paths: usize,
-}
-
 /// Accepts a JSON report (`{"findings": [...]}`), a JSON array of findings, or JSON lines.
-fn parse_findings(text: &str) -> anyhow::Result<Vec<InputFinding>> {
+fn parse_findings(text: &str) -> anyhow::Result<Vec<Finding>> {
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Ok(Vec::new());
@@ -309,58 +260,39 @@ fn parse_findings(text: &str) -> anyhow::Result<Vec<InputFinding>> {
 /// Turns input findings into findings with their real secret, re-reading files as
 /// needed. Unrecoverable ones keep a redacted, empty secret, an `unknown` verdict saying
 /// why, and an error entry.
-fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, inputs: &mut Inputs) {
+fn recover_secrets(parsed: Vec<Finding>, matcher: &Matcher, root: &Path, inputs: &mut Inputs) {
     // Each file is read and scanned once, however many findings point into it.
     let mut rescanned: HashMap<String, Result<Vec<Finding>, String>> = HashMap::new();
     for input in parsed {
-        let recovered = if !input.secret.is_empty()
+        let shown = input.secret.expose();
+        let recovered = if !shown.is_empty()
             && !input.fingerprint.is_empty()
-            && fingerprint(&input.rule, &input.secret) == input.fingerprint
+            && fingerprint(&input.rule, shown) == input.fingerprint
         {
             // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
-            Ok(input.secret.clone())
+            Ok(shown.to_string())
         } else {
             recover_one(&input, matcher, root, &mut rescanned, inputs)
         };
+        // What the report said stays; the report's own suppression and verdict do not
+        // carry over into a new check.
         let mut finding = Finding {
-            rule: input.rule.clone(),
-            rule_name: input.rule_name.clone(),
-            provider: input.provider.clone(),
-            path: input.path.clone(),
-            location: if input.location.is_empty() {
-                "file".into()
-            } else {
-                input.location.clone()
-            },
-            line: input.line,
-            column: input.column,
-            end_column: input.end_column,
             secret: Secret::new(""),
-            fingerprint: input.fingerprint.clone(),
-            snippet: input.snippet.clone(),
-            commit: input.commit.clone().map(|commit| CommitInfo {
-                commit,
-                author: input.author.clone(),
-                email: input.email.clone(),
-                date: input.date.clone(),
-                summary: input.summary.clone(),
-                other_commits: input.other_commits,
-                other_paths: input.other_paths,
-            }),
             suppressed: None,
             verdict: None,
+            ..input
         };
         match recovered {
             Ok(secret) => finding.secret = Secret::new(secret),
             Err(why) => {
                 let place = format!(
                     "{}:{}",
-                    input.path.as_deref().unwrap_or(&input.location),
-                    input.line
+                    finding.path.as_deref().unwrap_or(finding.location.as_str()),
+                    finding.line
                 );
                 inputs.errors.push(ScanError::at_path(
                     place,
-                    format!("{} ({}): {why}", input.rule, input.fingerprint),
+                    format!("{} ({}): {why}", finding.rule, finding.fingerprint),
                 ));
                 finding.verdict = Some(Verdict::unknown(format!(
                     "secret not recoverable: {why}; nothing was sent"
@@ -372,7 +304,7 @@ fn recover_secrets(parsed: Vec<InputFinding>, matcher: &Matcher, root: &Path, in
 }
 
 fn recover_one(
-    input: &InputFinding,
+    input: &Finding,
     matcher: &Matcher,
     root: &Path,
     rescanned: &mut HashMap<String, Result<Vec<Finding>, String>>,
@@ -396,7 +328,7 @@ fn recover_one(
                 inputs.bytes_read += bytes.len() as u64;
                 let origin = Origin {
                     path: Some(path),
-                    location: "file",
+                    location: Location::File,
                 };
                 Ok(scan_bytes(matcher, &bytes, origin))
             }
@@ -432,25 +364,27 @@ mod tests {
         // Made up, never issued: right prefix, length and checksum.
         let random = "AbCdEfGhIjKlMnOpQrStUvWxYz0123";
         let ghp = format!("ghp_{random}{}", github_checksum(random));
-        let f = recognise(&m, &ghp, None, 1, "argument").unwrap();
+        let f = recognise(&m, &ghp, None, 1, Location::Argument).unwrap();
         assert_eq!(f.rule, "github.classic-pat");
         assert_eq!(f.provider, "github");
         // Made up, never issued (anaconda.org shape).
         let org = "co-143399b8-276e-48db-b43f-4a3de839a024";
-        let f = recognise(&m, org, None, 1, "argument").unwrap();
+        let f = recognise(&m, org, None, 1, Location::Argument).unwrap();
         assert_eq!(f.provider, "anaconda");
         assert_eq!(f.secret.expose(), org);
         // Made up, never issued: 40 hex.
         let hex = "6c6c2ef234352a90df32236b80219138e0ab4074";
         assert_eq!(
-            recognise(&m, hex, None, 1, "argument").unwrap().provider,
+            recognise(&m, hex, None, 1, Location::Argument)
+                .unwrap()
+                .provider,
             "github"
         );
         // A checksum failure, a random word, a token with junk around it: not recognised.
         let bad = format!("ghp_{random}000000");
-        assert!(recognise(&m, &bad, None, 1, "argument").is_none());
-        assert!(recognise(&m, "hello-world", None, 1, "argument").is_none());
-        assert!(recognise(&m, &format!("x{ghp}"), None, 1, "argument").is_none());
+        assert!(recognise(&m, &bad, None, 1, Location::Argument).is_none());
+        assert!(recognise(&m, "hello-world", None, 1, Location::Argument).is_none());
+        assert!(recognise(&m, &format!("x{ghp}"), None, 1, Location::Argument).is_none());
     }
 
     #[test]

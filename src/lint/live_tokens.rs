@@ -58,7 +58,7 @@ impl LiveToken {
     pub fn from_finding(f: &Finding) -> Option<LiveToken> {
         let verdict = f.verdict.clone()?;
         Some(LiveToken {
-            path: f.path.clone().unwrap_or_else(|| f.location.clone()),
+            path: f.path.clone().unwrap_or_else(|| f.location.to_string()),
             line: f.line,
             column: f.column,
             rule: f.rule.clone(),
@@ -70,49 +70,24 @@ impl LiveToken {
         })
     }
 
-    /// One finding of a `scan --format json` report (the secret there is redacted
-    /// unless `--show-secrets` was used; it is redacted again here either way).
+    /// One finding of a `scan --format json` report, read with the report's own type
+    /// (the secret there is redacted unless `--show-secrets` was used; it is redacted
+    /// here either way).
     pub fn from_report_json(value: &serde_json::Value) -> Option<LiveToken> {
-        let verdict: Verdict = serde_json::from_value(value.get("verdict")?.clone()).ok()?;
-        let text = |k: &str| {
-            value
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let number = |k: &str| value.get(k).and_then(|v| v.as_u64()).unwrap_or(1) as usize;
-        let secret = text("secret");
-        let label = if secret.contains('…') {
-            secret
+        let f: Finding = serde_json::from_value(value.clone()).ok()?;
+        let shown = f.secret.expose();
+        let whole = !shown.is_empty() && !shown.contains('…');
+        let mut token = LiveToken::from_finding(&f)?;
+        if whole {
+            token.snippet = token.snippet.replace(shown, &token.label);
         } else {
-            crate::finding::redact(&secret)
-        };
-        let mut snippet = text("snippet");
-        if !label.is_empty() && !text("secret").contains('…') && !text("secret").is_empty() {
-            snippet = snippet.replace(&text("secret"), &label);
+            token.label = shown.to_string();
         }
-        Some(LiveToken {
-            path: value
-                .get("path")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| text("location")),
-            line: number("line"),
-            column: number("column"),
-            rule: text("rule"),
-            provider: text("provider"),
-            label,
-            token_fingerprint: text("fingerprint"),
-            snippet,
-            verdict,
-        })
+        token.line = token.line.max(1);
+        token.column = token.column.max(1);
+        Some(token)
     }
 }
-
-/// Rules whose tokens report no expiry when they have none (GitHub's expiration header
-/// is absent for a PAT without one); for other tokens a missing expiry means unknown.
-const NO_EXPIRY_MEANS_NEVER: &[&str] = &["github.classic-pat", "github.fine-grained-pat"];
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -225,7 +200,10 @@ pub fn check(
         let limit_days = policy.max_lifetime_days as i64;
         let expires = token.verdict.expires_at.as_deref().map(str::trim);
         let never = match expires {
-            None => NO_EXPIRY_MEANS_NEVER.contains(&token.rule.as_str()),
+            // What a missing expiry means is a fact of the token's rule (GitHub omits its
+            // expiration header for a PAT that has none; elsewhere it means unknown).
+            None => crate::rules::facts(&token.rule)
+                .is_some_and(|f| f.absent_expiry == crate::rules::AbsentExpiry::Never),
             Some(text) => matches!(text.to_ascii_lowercase().as_str(), "never" | "null" | ""),
         };
         if never {

@@ -381,7 +381,7 @@ pub(crate) mod test_support {
             text.as_bytes(),
             crate::blob::Origin {
                 path: Some(path),
-                location: "file",
+                location: crate::finding::Location::File,
             },
         );
         let file = SourceFile::new(path, text, &tokens);

@@ -109,10 +109,37 @@ pub fn write(
                     full_description: format!("{} {}", d.checks.trim(), d.why.trim()),
                     help_uri: None,
                     level: d.severity.as_str().to_string(),
+                    help_text: format!(
+                        "{}\n\nWhy: {}\n\nFix: {}\n\nA false positive: add a \
+                         leakscope:allow comment on the line, or disable the lint in \
+                         leakscope.toml ([lints] disable).",
+                        d.checks.trim(),
+                        d.why.trim(),
+                        d.fix.trim()
+                    ),
+                    help_markdown: format!(
+                        "**{}**\n\n{}\n\n**Why it matters**: {}\n\n**Fix**: {}\n\n\
+                         **A false positive?** Add a `leakscope:allow` comment on the line, or \
+                         disable the lint in `leakscope.toml` (`[lints] disable = [\"{}\"]`). \
+                         Details: `leakscope lint --explain {}`.",
+                        d.title.trim(),
+                        d.checks.trim(),
+                        d.why.trim(),
+                        d.fix.trim(),
+                        d.id,
+                        d.id
+                    ),
+                    security_severity: match d.severity.as_str() {
+                        "error" => "7.0",
+                        "warning" => "4.0",
+                        _ => "1.0",
+                    }
+                    .into(),
+                    tags: vec!["security".into(), "token-hygiene".into()],
                 })
                 .collect();
             let results: Vec<SarifResult> = report.findings.iter().map(sarif_result).collect();
-            write_sarif(out, "leakscope", &rules, &results)
+            write_sarif(out, "lint", &rules, &results)
         }
     }
 }

@@ -154,15 +154,10 @@ fn command_line_use(line: &str, token: &Finding) -> Option<&'static str> {
     }
 }
 
-/// What kind of token a scan rule found, for a sentence: its name without the rule's
-/// own "where" (`anaconda.org token in a channel or index URL` -> `anaconda.org token`),
-/// which the lint's message says in its own words.
-fn token_kind(rule_name: &str) -> &str {
-    [" in ", " passed ", " assigned ", " sent "]
-        .iter()
-        .filter_map(|sep| rule_name.find(sep))
-        .min()
-        .map_or(rule_name, |end| &rule_name[..end])
+/// What kind of token a scan rule found, for a sentence (`anaconda.org token`, where the
+/// rule's name also says where it was found): the rule file's `kind`.
+fn token_kind(token: &Finding) -> String {
+    crate::rules::facts(&token.rule).map_or_else(|| token.rule_name.clone(), |f| f.kind)
 }
 
 fn env_var_for(token: &Finding) -> &'static str {
@@ -196,7 +191,7 @@ fn tokens_in_files(file: &SourceFile<'_>, out: &mut Vec<LintFinding>) {
                 &token.fingerprint,
                 format!(
                     "{} {label} in {place} of a conda config file",
-                    token_kind(&token.rule_name)
+                    token_kind(token)
                 ),
                 "revoke it; keep the new one out of the file: `anaconda login` or `conda token set` (keyring), \
 or `/t/${ANACONDA_TOKEN}/` in the URL with ANACONDA_TOKEN from a CI secret"
@@ -210,7 +205,7 @@ or `/t/${ANACONDA_TOKEN}/` in the URL with ANACONDA_TOKEN from a CI secret"
                 token.line,
                 token.column,
                 &token.fingerprint,
-                format!("{} {label} {how}", token_kind(&token.rule_name)),
+                format!("{} {label} {how}", token_kind(token)),
                 format!(
                     "revoke it; pass the new one as ${var} from a CI secret (for git: `git -c http.extraHeader=\"Authorization: Bearer ${var}\" clone ...`, never the URL)"
                 ),
@@ -393,7 +388,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{lint_text, rules_of};
-    use super::token_kind;
     use crate::validators::github_checksum;
 
     /// A classic PAT with a valid checksum over made-up random characters: well-formed,
@@ -443,12 +437,10 @@ mod tests {
             f[0].message
         );
         assert_eq!(
-            token_kind("GitHub legacy 40-hex token sent to api.github.com"),
+            crate::rules::facts("github.legacy-token-api-call")
+                .unwrap()
+                .kind,
             "GitHub legacy 40-hex token"
-        );
-        assert_eq!(
-            token_kind("GitHub App installation token (legacy ghs_)"),
-            "GitHub App installation token (legacy ghs_)"
         );
         assert!(f[0].suggestion.contains("$ANACONDA_API_TOKEN"));
         assert!(f[1].message.contains("credentials in a URL"));

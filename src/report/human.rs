@@ -78,7 +78,7 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
         Some(path) => format!("{}:{}:{}", path, f.line, f.column),
         None => match &f.commit {
             Some(c) => format!("{} ({})", f.location, short(&c.commit)),
-            None => f.location.clone(),
+            None => f.location.to_string(),
         },
     };
     writeln!(

@@ -9,7 +9,8 @@ pub mod sarif;
 use crate::finding::{Finding, Suppression};
 use crate::rules::Rule;
 use crate::source::{ScanError, Stats};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -26,8 +27,13 @@ pub enum Format {
     Sarif,
 }
 
+/// The version of the report schema (`leakscope schema`) in every JSON report and
+/// JSON line. Raised when a field changes meaning or goes away; added fields do not.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// Totals for the report's summary.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct Summary {
     #[serde(flatten)]
     pub stats: Stats,
@@ -41,6 +47,28 @@ pub struct Summary {
     pub live: Option<usize>,
     pub duration_ms: u64,
     pub notes: Vec<String>,
+}
+
+/// A JSON report of `scan` or `verify` as written (`--format json`) and as read back by
+/// `verify --input`, `revoke --input` and `lint --scan-report`. `--format jsonl` writes
+/// the findings alone, one per line, each with its own `schema_version`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ReportDoc {
+    /// [`SCHEMA_VERSION`] of the writer.
+    #[serde(default)]
+    pub schema_version: u32,
+    /// Findings that count (suppressed ones are left out; SARIF keeps them).
+    pub findings: Vec<Finding>,
+    #[serde(default)]
+    pub summary: Summary,
+    /// What could not be read; the scan went on.
+    #[serde(default)]
+    pub errors: Vec<ScanError>,
+}
+
+/// The JSON Schema of [`ReportDoc`], for `leakscope schema`.
+pub fn report_schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(ReportDoc)).unwrap_or(Value::Null)
 }
 
 /// Everything a scan produced, ready to print.
@@ -103,6 +131,13 @@ pub fn finding_json(finding: &Finding, show_secrets: bool) -> Value {
     value
 }
 
+/// A finding as one JSON line: the finding and the schema version it follows.
+pub fn finding_line(finding: &Finding, show_secrets: bool) -> Value {
+    let mut value = finding_json(finding, show_secrets);
+    value["schema_version"] = json!(SCHEMA_VERSION);
+    value
+}
+
 pub fn write_report(
     out: &mut dyn Write,
     report: &Report,
@@ -113,6 +148,7 @@ pub fn write_report(
         Format::Human => human::write(out, report, options),
         Format::Json => {
             let doc = json!({
+                "schema_version": SCHEMA_VERSION,
                 "findings": report.active().map(|f| finding_json(f, options.show_secrets)).collect::<Vec<_>>(),
                 "summary": report.summary,
                 "errors": report.errors,
@@ -122,7 +158,7 @@ pub fn write_report(
         }
         Format::Jsonl => {
             for f in report.active() {
-                serde_json::to_writer(&mut *out, &finding_json(f, options.show_secrets))?;
+                serde_json::to_writer(&mut *out, &finding_line(f, options.show_secrets))?;
                 writeln!(out)?;
             }
             Ok(())
@@ -148,23 +184,62 @@ pub fn write_report(
                     result
                 })
                 .collect();
-            sarif::write_sarif(out, "leakscope", &sarif_rules, &results)
+            sarif::write_sarif(out, "scan", &sarif_rules, &results)
         }
     }
 }
 
+/// A leaked credential is a critical alert in code scanning (CVSS-style 9.0).
+const TOKEN_SECURITY_SEVERITY: &str = "9.0";
+
 fn sarif_rule(rule: &Rule) -> sarif::SarifRule {
-    sarif::SarifRule {
-        id: rule.spec.id.clone(),
-        name: rule.spec.name.clone(),
-        short_description: rule.spec.name.clone(),
-        full_description: if rule.spec.description.is_empty() {
-            rule.spec.name.clone()
+    let spec = &rule.spec;
+    let about = if spec.description.is_empty() {
+        spec.name.clone()
+    } else {
+        spec.description.trim().to_string()
+    };
+    let references: String = spec.references.iter().map(|r| format!("- {r}\n")).collect();
+    let help_markdown = format!(
+        "**{name}** ({provider})\n\n{about}\n\n\
+         **What to do**\n\n\
+         1. Revoke the token now: `leakscope revoke --input REPORT --fingerprint FINGERPRINT` \
+         (asks first), or in the provider's settings.\n\
+         2. Issue a new one with the least scope and an expiry, and keep it in a secret store \
+         (a CI secret, a vault), never in a file.\n\
+         3. Deleting the file does not unleak it: the token stays in git history and in every \
+         clone until it is revoked.\n\n\
+         **A false positive?** Add a `leakscope:allow` comment on the line, or record the \
+         finding's fingerprint in a baseline (`leakscope scan --write-baseline FILE`).\n{refs}",
+        name = spec.name,
+        provider = spec.provider,
+        refs = if references.is_empty() {
+            String::new()
         } else {
-            rule.spec.description.clone()
+            format!("\n**References**\n\n{references}")
         },
-        help_uri: rule.spec.references.first().cloned(),
+    );
+    sarif::SarifRule {
+        id: spec.id.clone(),
+        name: spec.name.clone(),
+        short_description: spec.name.clone(),
+        full_description: about.clone(),
+        help_uri: spec.references.first().cloned(),
         level: "error".into(),
+        help_text: format!(
+            "{about}\n\nRevoke the token (leakscope revoke --input REPORT), issue a new one \
+             with the least scope and keep it in a secret store; deleting the file does not \
+             unleak it. A false positive: add a leakscope:allow comment on the line or use a \
+             baseline (--write-baseline)."
+        ),
+        help_markdown,
+        security_severity: TOKEN_SECURITY_SEVERITY.into(),
+        tags: vec![
+            "security".into(),
+            "secret".into(),
+            spec.provider.clone(),
+            "external/cwe/cwe-798".into(),
+        ],
     }
 }
 

@@ -15,7 +15,9 @@ pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// GitHub code scanning's limit of results per run.
 pub const MAX_RESULTS_PER_RUN: usize = 25_000;
 
-/// A rule as SARIF's `reportingDescriptor` needs it.
+/// A rule as SARIF's `reportingDescriptor` needs it. GitHub's ingestion requires `help`
+/// and `fullDescription` on every rule; `security_severity` (a number as a string) sets
+/// the alert's Critical/High/Medium/Low.
 #[derive(Debug, Clone)]
 pub struct SarifRule {
     pub id: String,
@@ -25,6 +27,12 @@ pub struct SarifRule {
     pub help_uri: Option<String>,
     /// `error`, `warning` or `note`.
     pub level: String,
+    /// Plain-text help: what it is, what to do, how to allow a false positive.
+    pub help_text: String,
+    /// The same help in Markdown (GitHub shows this one).
+    pub help_markdown: String,
+    pub security_severity: String,
+    pub tags: Vec<String>,
 }
 
 /// One result, independent of whether it came from scan or lint.
@@ -86,9 +94,12 @@ pub fn path_to_uri(path: &str) -> (String, bool) {
     }
 }
 
+/// Writes one SARIF log. `category` (`scan`, `lint`) becomes each run's
+/// `automationDetails.id`: GitHub rejects an upload holding two runs of one tool with
+/// one category, so the runs a large result set is split into get one each.
 pub fn write_sarif(
     out: &mut dyn Write,
-    tool_name: &str,
+    category: &str,
     rules: &[SarifRule],
     results: &[SarifResult],
 ) -> std::io::Result<()> {
@@ -101,7 +112,11 @@ pub fn write_sarif(
                 "shortDescription": {"text": r.short_description},
                 "fullDescription": {"text": r.full_description},
                 "defaultConfiguration": {"level": r.level},
-                "properties": {"tags": ["security", "secret"]},
+                "help": {"text": r.help_text, "markdown": r.help_markdown},
+                "properties": {
+                    "tags": r.tags,
+                    "security-severity": r.security_severity,
+                },
             });
             if let Some(uri) = &r.help_uri {
                 d["helpUri"] = json!(uri);
@@ -109,7 +124,12 @@ pub fn write_sarif(
             d
         })
         .collect();
-    let index_of = |id: &str| rules.iter().position(|r| r.id == id);
+    let index: std::collections::HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let index_of = |id: &str| index.get(id).copied();
     let chunks: Vec<&[SarifResult]> = if results.is_empty() {
         vec![&[]]
     } else {
@@ -117,14 +137,20 @@ pub fn write_sarif(
     };
     let runs: Vec<Value> = chunks
         .into_iter()
-        .map(|chunk| {
+        .enumerate()
+        .map(|(n, chunk)| {
+            let automation_id = match n {
+                0 => format!("leakscope/{category}/"),
+                n => format!("leakscope/{category}-part{}/", n + 1),
+            };
             let results: Vec<Value> = chunk
                 .iter()
                 .map(|r| result_json(r, index_of(&r.rule_id)))
                 .collect();
             json!({
+                "automationDetails": {"id": automation_id},
                 "tool": {"driver": {
-                    "name": tool_name,
+                    "name": "leakscope",
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "version": env!("CARGO_PKG_VERSION"),
                     "rules": descriptors,
@@ -206,9 +232,14 @@ mod tests {
         };
         let results = vec![r; MAX_RESULTS_PER_RUN + 1];
         let mut out = Vec::new();
-        write_sarif(&mut out, "leakscope", &[], &results).unwrap();
+        write_sarif(&mut out, "scan", &[], &results).unwrap();
         let doc: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
+        assert_eq!(doc["runs"][0]["automationDetails"]["id"], "leakscope/scan/");
+        assert_eq!(
+            doc["runs"][1]["automationDetails"]["id"],
+            "leakscope/scan-part2/"
+        );
         assert_eq!(doc["runs"][1]["results"].as_array().unwrap().len(), 1);
     }
 }

@@ -17,7 +17,7 @@ use super::git_walk::{self, BlobEntry, Selection, Walk};
 use super::tree::Counters;
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, Origin};
-use crate::finding::{CommitInfo, Finding};
+use crate::finding::{CommitInfo, Finding, Location};
 use crate::matcher::Matcher;
 use anyhow::Context;
 use git2::{Oid, Repository};
@@ -295,7 +295,7 @@ fn scan_repo(
                 Ok(data) if !looks_binary(&data) => {
                     let origin = Origin {
                         path: extra.path.as_deref(),
-                        location: "blob",
+                        location: Location::Blob,
                     };
                     let found: Vec<Finding> = scan_bytes(matcher, &data, origin)
                         .into_iter()
@@ -429,7 +429,7 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
     }
     let origin = Origin {
         path: job.path.as_deref(),
-        location: "blob",
+        location: Location::Blob,
     };
     // Large loose blobs are streamed in bounded windows; libgit2 cannot stream packed
     // objects, which are inflated whole below (bounded by --max-blob-size).

@@ -14,7 +14,7 @@
 use super::git_count::TreeDag;
 use super::ScanError;
 use crate::blob::{scan_bytes, Origin};
-use crate::finding::{redact, CommitInfo, Finding};
+use crate::finding::{redact, CommitInfo, Finding, Location};
 use crate::matcher::Matcher;
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 use std::cmp::Reverse;
@@ -666,7 +666,7 @@ fn scan_message(matcher: &Matcher, message: &[u8]) -> Vec<Finding> {
         message,
         Origin {
             path: None,
-            location: "commit-message",
+            location: Location::CommitMessage,
         },
     )
 }

@@ -9,16 +9,17 @@ pub mod staged;
 pub mod tree;
 
 use crate::finding::Finding;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Something that could not be read. The scan goes on; the report lists it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ScanError {
     /// The file, or `None` when the error is about a git object or ref.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// A git object id or ref, when that is what failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     pub message: String,
 }
@@ -42,7 +43,8 @@ impl ScanError {
 }
 
 /// Counters every source fills in.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(default)]
 pub struct Stats {
     /// Files (or blobs, or staged files) whose content was scanned.
     pub files_scanned: u64,

@@ -15,7 +15,7 @@
 
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, scan_reader, Origin};
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::matcher::Matcher;
 use anyhow::Context;
 use git2::{Delta, DiffOptions, ErrorCode};
@@ -106,7 +106,7 @@ pub fn scan_staged(
         outcome.stats.bytes_scanned += content.len() as u64;
         let origin = Origin {
             path: Some(&path),
-            location: "staged",
+            location: Location::Staged,
         };
         let mut found = scan_bytes(matcher, content, origin);
         if found.is_empty() {
@@ -202,7 +202,7 @@ fn scan_file(
         .and_then(|mut file| {
             let origin = Origin {
                 path: Some(relative),
-                location: "file",
+                location: Location::File,
             };
             scan_reader(matcher, &mut file, origin, buffer).context("cannot read")
         });

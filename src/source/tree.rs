@@ -7,7 +7,7 @@
 
 use super::{ScanError, ScanOutcome, Stats};
 use crate::blob::{scan_reader, Origin};
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::matcher::Matcher;
 use ignore::{WalkBuilder, WalkState};
 use std::path::{Path, PathBuf};
@@ -296,7 +296,7 @@ fn scan_file(
     }
     let origin = Origin {
         path: Some(&file.display),
-        location: "file",
+        location: Location::File,
     };
     let scanned = scan_reader(matcher, &mut handle, origin, buffer)
         .map_err(|e| format!("cannot read: {e}"))?;

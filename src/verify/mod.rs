@@ -17,116 +17,12 @@ pub mod http;
 pub mod revoke;
 
 use crate::finding::Finding;
+pub use crate::verdict::{Verdict, VerdictStatus};
 use http::{Answer, Endpoints, Outcome, Policy};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerdictStatus {
-    Live,
-    Invalid,
-    Unknown,
-}
-
-impl VerdictStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VerdictStatus::Live => "live",
-            VerdictStatus::Invalid => "invalid",
-            VerdictStatus::Unknown => "unknown",
-        }
-    }
-}
-
-/// What the provider said about one secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub status: VerdictStatus,
-    /// The owner's login (GitHub, anaconda.org) or e-mail (anaconda.com).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<String>,
-    /// `None`: the provider did not say (e.g. fine-grained PATs, scoped anaconda.org
-    /// tokens); `Some([])`: it said "no scopes".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// The HTTP status of the answer the verdict rests on (none if nothing was sent or
-    /// no answer came).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-}
-
-impl Verdict {
-    pub fn new(status: VerdictStatus) -> Verdict {
-        Verdict {
-            status,
-            owner: None,
-            token_type: None,
-            scopes: None,
-            expires_at: None,
-            name: None,
-            detail: None,
-            http_status: None,
-        }
-    }
-
-    pub fn unknown(detail: impl Into<String>) -> Verdict {
-        Verdict::new(VerdictStatus::Unknown).with_detail(detail)
-    }
-
-    pub fn with_detail(mut self, detail: impl Into<String>) -> Verdict {
-        self.detail = Some(detail.into());
-        self
-    }
-
-    pub fn with_status(mut self, status: u16) -> Verdict {
-        self.http_status = Some(status);
-        self
-    }
-
-    pub fn is_live(&self) -> bool {
-        self.status == VerdictStatus::Live
-    }
-
-    /// One line for reports, e.g. `live: octocat, scopes repo, gist, never expires`.
-    pub fn describe(&self) -> String {
-        let mut parts = vec![self.status.as_str().to_string()];
-        if let Some(owner) = &self.owner {
-            parts.push(format!("owner {owner}"));
-        }
-        if let Some(kind) = &self.token_type {
-            parts.push(kind.clone());
-        }
-        if let Some(name) = &self.name {
-            parts.push(format!("name {name:?}"));
-        }
-        if let Some(scopes) = &self.scopes {
-            if scopes.is_empty() {
-                parts.push("no scopes".into());
-            } else {
-                parts.push(format!("scopes {}", scopes.join(" ")));
-            }
-        }
-        if let Some(expires) = &self.expires_at {
-            parts.push(format!("expires {expires}"));
-        }
-        if let Some(detail) = &self.detail {
-            parts.push(detail.clone());
-        }
-        parts.join(", ")
-    }
-}
 
 /// When a scan fails the build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -203,30 +99,9 @@ pub struct VerifyFlags {
     pub network: NetworkFlags,
 }
 
-/// The one check a secret gets. Each check talks to one provider only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Check {
-    /// `GET api.github.com/user`: classic, OAuth, user-to-server, fine-grained, legacy.
-    GithubUser,
-    /// `GET api.github.com/installation/repositories`: `ghs_`, both forms.
-    GithubInstallation,
-    /// `ghr_`: only the app's token endpoint (with its client secret) could tell.
-    GithubRefresh,
-    /// `GET api.anaconda.org/user` (+ `/authentication(s)`): anaconda.org tokens.
-    AnacondaOrg,
-    /// `HEAD repo.anaconda.cloud/t/<T>/…/repodata.json`: organisation repo tokens.
-    AnacondaRepo,
-    /// `GET anaconda.com/api/account`: anaconda.com API keys (JWT).
-    AnacondaApiKey,
-    /// anaconda-auth's keyring blob: the API key inside is checked.
-    AnacondaKeyring,
-    /// A provider we have no verifier for (user rules): nothing is sent.
-    Unsupported,
-    /// Issued by a server the finding does not name (a private channel server, GitHub
-    /// Enterprise Server, an on-prem Anaconda site): sending it to the public API
-    /// would hand it to the wrong host, so nothing is sent.
-    ForeignHost,
-}
+/// The one check a secret gets; each talks to one provider only. Which check a rule's
+/// tokens get is data: the rule's `verify` field (see [`crate::rules::VerifyRoute`]).
+pub use crate::rules::VerifyRoute as Check;
 
 impl Check {
     pub fn provider(self) -> &'static str {
@@ -241,42 +116,26 @@ impl Check {
     }
 }
 
-/// Which check a secret found by `rule` (of `provider`) gets. Built-in rule ids are
-/// mapped explicitly; user rules fall back on the provider and the token's shape.
+/// Which check a secret found by `rule` gets: the route its rule file names (`verify`),
+/// refined by shape only where one rule finds two kinds of token (a token file holds an
+/// anaconda.org token or a 48-character repo token). A user rule that names no route
+/// falls back on its provider and the token's shape.
 pub fn check_for(rule: &str, provider: &str, secret: &str) -> Check {
-    match rule {
-        "github.installation-token" | "github.installation-token-stateless" => {
-            return Check::GithubInstallation
-        }
-        "github.refresh-token" => return Check::GithubRefresh,
-        "anaconda.repo-token-url" | "anaconda.repo-token-cli" => return Check::AnacondaRepo,
-        "anaconda.api-key-env" => return Check::AnacondaApiKey,
-        "anaconda.auth-keyring-file" => return Check::AnacondaKeyring,
-        "anaconda.org-token-url-any-host"
-        | "github.enterprise-legacy-token"
-        | "anaconda.api-key-config" => return Check::ForeignHost,
-        _ => {}
-    }
-    match provider {
-        "github" => {
-            if secret.starts_with("ghs_") {
-                Check::GithubInstallation
-            } else if secret.starts_with("ghr_") {
-                Check::GithubRefresh
-            } else {
-                Check::GithubUser
-            }
-        }
-        "anaconda" => {
-            if secret.starts_with("eyJ") && secret.matches('.').count() == 2 {
+    let by_shape = |s: &str| s.len() == 48 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    match crate::rules::facts(rule).and_then(|f| f.verify) {
+        Some(Check::AnacondaOrg) if by_shape(secret) => Check::AnacondaRepo,
+        Some(route) => route,
+        None => match provider {
+            "github" if secret.starts_with("ghs_") => Check::GithubInstallation,
+            "github" if secret.starts_with("ghr_") => Check::GithubRefresh,
+            "github" => Check::GithubUser,
+            "anaconda" if secret.starts_with("eyJ") && secret.matches('.').count() == 2 => {
                 Check::AnacondaApiKey
-            } else if secret.len() == 48 && secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                Check::AnacondaRepo
-            } else {
-                Check::AnacondaOrg
             }
-        }
-        _ => Check::Unsupported,
+            "anaconda" if by_shape(secret) => Check::AnacondaRepo,
+            "anaconda" => Check::AnacondaOrg,
+            _ => Check::Unsupported,
+        },
     }
 }
 
@@ -459,7 +318,7 @@ mod tests {
             rule_name: rule.into(),
             provider: provider.into(),
             path: Some("a".into()),
-            location: "file".into(),
+            location: crate::finding::Location::File,
             line: 1,
             column: 1,
             end_column: 2,

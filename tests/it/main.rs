@@ -8,5 +8,6 @@ mod git;
 mod lint;
 mod revoke;
 mod rules;
+mod schema;
 mod staged;
 mod verify;

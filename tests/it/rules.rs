@@ -63,6 +63,17 @@ fn every_token_rule_file_in_rules_dir_is_built_in_and_valid() {
                 rule.spec.id
             );
             assert!(rule.spec.provider == "github" || rule.spec.provider == "anaconda");
+            // Facts later stages need are data in the rule file, not tables in code.
+            assert!(
+                rule.spec.verify.is_some(),
+                "{}: names no verify route",
+                rule.spec.id
+            );
+            assert!(
+                rule.spec.kind.as_deref().is_some_and(|k| !k.is_empty()),
+                "{}: names no token kind",
+                rule.spec.id
+            );
             assert!(rule
                 .spec
                 .id
@@ -161,4 +172,20 @@ regex = '''k((?:[A-Za-z0-9]{1000}){1000})'''
     .unwrap();
     let err = RuleSet::with_user_rules(&[file]).unwrap_err().to_string();
     assert!(err.contains("rule t.huge: bad regex"), "{err}");
+}
+
+#[test]
+fn a_verify_route_is_a_known_name_never_a_url() {
+    let text = r#"
+[[rule]]
+id = "user.thing"
+name = "Thing"
+provider = "github"
+verify = "https://example.com/check"
+keywords = ["thing_"]
+regex = '(thing_[a-z]{8})'
+"#;
+    let err = parse_rules(text, "user.toml").unwrap_err().to_string();
+    assert!(err.contains("user.toml"), "{err}");
+    assert!(err.contains("unknown variant"), "{err}");
 }
