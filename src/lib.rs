@@ -18,6 +18,7 @@ pub mod matcher;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod shape;
 pub mod source;
 pub mod ui;
 pub mod validators;

@@ -1,11 +1,21 @@
 //! The matcher: a literal prefilter, then each rule's regex on the windows it allows.
 //!
-//! Almost every byte of a source tree holds no token. One Aho-Corasick pass over the
-//! rules' keywords (SIMD-accelerated for a handful of short literals) finds the few places
-//! that could; only the lines around those hits reach the full regexes. That keeps the
-//! cost per byte close to a literal search like ripgrep's.
+//! Almost every byte of a source tree holds no token. Three cheap passes find the few
+//! places that could, and only the lines around those places reach the full regexes:
+//!
+//! - the rules' case-sensitive `prefixes` (`ghp_`, `github_pat_`, `/t/`, ...): one
+//!   Aho-Corasick automaton whose prefilter is the packed SIMD (Teddy) searcher, which an
+//!   ASCII-case-insensitive automaton never gets;
+//! - the rules' `shapes`, for secrets with no fixed literal (a legacy 40-hex token, an
+//!   Anaconda UUID token): runs of the secret's alphabet found by sampling one byte in
+//!   the secret's length (see [`crate::shape`]);
+//! - for rules that have neither (user rules), their keywords, ASCII case-insensitive.
+//!
+//! A rule's `keywords` (case-insensitive context words such as `ANACONDA_API_TOKEN`) are
+//! then looked for only inside the window around a prefix or shape candidate.
 
 use crate::rules::{Rule, RuleSet, WINDOW_RADIUS};
+use crate::shape::Shape;
 use crate::validators::is_placeholder;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -19,60 +29,143 @@ pub struct RawMatch {
     pub end: usize,
 }
 
+/// One automaton over distinct literals, and for each literal the rules that listed it.
+struct Literals {
+    automaton: AhoCorasick,
+    /// For case-sensitive literals, the packed SIMD (Teddy) searcher when the CPU has
+    /// one: aho-corasick's own prefilter picks a rare-byte `memchr3` for short literals
+    /// such as `/t/`, and `/` and `_` are everywhere in source. Leftmost, not overlapping:
+    /// a hit inside an earlier hit is on the same line, whose window the earlier one opens.
+    packed: Option<aho_corasick::packed::Searcher>,
+    rules: Vec<Vec<usize>>,
+}
+
+impl Literals {
+    /// `None` when no rule lists a literal of this kind.
+    fn build<'a>(
+        lists: impl Iterator<Item = (usize, &'a [String])>,
+        case_insensitive: bool,
+    ) -> Result<Option<Literals>, aho_corasick::BuildError> {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut rules: Vec<Vec<usize>> = Vec::new();
+        // Literal -> pattern index: a linear search here made loading 200k keywords
+        // quadratic (35 s). Rules come in order, so a rule already listed for a
+        // literal is its last entry.
+        let mut pattern_of: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
+        for (index, list) in lists {
+            for literal in list {
+                let literal = if case_insensitive {
+                    literal.to_ascii_lowercase()
+                } else {
+                    literal.clone()
+                };
+                match pattern_of.get(&literal) {
+                    Some(&p) if rules[p].last() != Some(&index) => rules[p].push(index),
+                    Some(_) => {}
+                    None => {
+                        pattern_of.insert(literal.clone(), patterns.len());
+                        patterns.push(literal);
+                        rules.push(vec![index]);
+                    }
+                }
+            }
+        }
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(case_insensitive)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)?;
+        let packed = if case_insensitive {
+            None
+        } else {
+            aho_corasick::packed::Searcher::new(&patterns)
+        };
+        Ok(Some(Literals {
+            automaton,
+            packed,
+            rules,
+        }))
+    }
+}
+
+/// How a rule's windows open, from its rule-file fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// `prefixes` or `shapes` (the fast passes); keywords, if any, are context.
+    Candidates,
+    /// Keywords only: the case-insensitive pass (user rules written before prefixes).
+    Keywords,
+    /// Neither: the rule runs on whole files whose path it matches.
+    PathOnly,
+}
+
 pub struct Matcher {
     rules: Vec<Rule>,
-    /// One automaton over every distinct keyword, ASCII case-insensitive.
-    keywords: Option<AhoCorasick>,
-    /// For each keyword pattern, the rules that listed it.
-    keyword_rules: Vec<Vec<usize>>,
-    /// Rules without keywords: they run on whole files whose path they match.
+    /// Case-sensitive prefixes of the rules triggered by candidates.
+    prefixes: Option<Literals>,
+    /// Each shape some rule lists, with those rules.
+    shapes: Vec<(Shape, Vec<usize>)>,
+    /// ASCII case-insensitive keywords of the rules triggered by keywords.
+    keywords: Option<Literals>,
+    /// Per rule: the context words a candidate's window must hold (ASCII
+    /// case-insensitive), or `None` when the candidate itself implies them.
+    context: Vec<Option<AhoCorasick>>,
+    /// Rules without keywords, prefixes or shapes: they run on whole files whose path
+    /// they match.
     path_only_rules: Vec<usize>,
 }
 
 impl Matcher {
     pub fn new(set: RuleSet) -> Result<Matcher, aho_corasick::BuildError> {
         let rules = set.rules;
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        let mut path_only_rules = Vec::new();
-        // Keyword -> pattern index: a linear search here made loading 200k keywords
-        // quadratic (35 s).
-        let mut pattern_of: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
-        for (index, rule) in rules.iter().enumerate() {
-            if rule.spec.keywords.is_empty() {
-                path_only_rules.push(index);
-            }
-            for keyword in &rule.spec.keywords {
-                let lower = keyword.to_ascii_lowercase();
-                match pattern_of.get(&lower) {
-                    Some(&p) => {
-                        if keyword_rules[p].last() != Some(&index) {
-                            keyword_rules[p].push(index);
-                        }
-                    }
-                    None => {
-                        pattern_of.insert(lower.clone(), patterns.len());
-                        patterns.push(lower);
-                        keyword_rules.push(vec![index]);
-                    }
+        let triggers: Vec<Trigger> = rules.iter().map(trigger).collect();
+        let with = |t: Trigger| {
+            let triggers = &triggers;
+            rules
+                .iter()
+                .enumerate()
+                .filter(move |(i, _)| triggers[*i] == t)
+        };
+        let prefixes = Literals::build(
+            with(Trigger::Candidates).map(|(i, r)| (i, r.spec.prefixes.as_slice())),
+            false,
+        )?;
+        let keywords = Literals::build(
+            with(Trigger::Keywords).map(|(i, r)| (i, r.spec.keywords.as_slice())),
+            true,
+        )?;
+        let mut shapes: Vec<(Shape, Vec<usize>)> = Vec::new();
+        for (index, rule) in with(Trigger::Candidates) {
+            for &shape in &rule.spec.shapes {
+                match shapes.iter_mut().find(|(s, _)| *s == shape) {
+                    Some((_, list)) if !list.contains(&index) => list.push(index),
+                    Some(_) => {}
+                    None => shapes.push((shape, vec![index])),
                 }
             }
         }
-        let keywords = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&patterns)?,
-            )
-        };
+        let mut context = Vec::with_capacity(rules.len());
+        for (rule, t) in rules.iter().zip(&triggers) {
+            context.push(if *t == Trigger::Candidates && needs_context(rule) {
+                Some(
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .build(&rule.spec.keywords)?,
+                )
+            } else {
+                None
+            });
+        }
+        let path_only_rules = with(Trigger::PathOnly).map(|(i, _)| i).collect();
         Ok(Matcher {
             rules,
+            prefixes,
+            shapes,
             keywords,
-            keyword_rules,
+            context,
             path_only_rules,
         })
     }
@@ -81,41 +174,61 @@ impl Matcher {
         &self.rules
     }
 
-    /// The distinct keywords, lowercased (what the prefilter searches for).
+    /// How many distinct literals the prefilters search for.
     pub fn keyword_count(&self) -> usize {
-        self.keyword_rules.len()
+        let count = |l: &Option<Literals>| l.as_ref().map_or(0, |l| l.rules.len());
+        count(&self.prefixes) + count(&self.keywords)
+    }
+
+    /// Whether a scan searches every byte ASCII case-insensitively: only when some rule
+    /// has keywords but neither prefixes nor shapes. Never for the built-in rules.
+    pub fn has_case_insensitive_pass(&self) -> bool {
+        self.keywords.is_some()
     }
 
     /// Appends to `out` every secret in `haystack`, sorted by position. `path` decides
     /// which path-restricted rules apply (`None` for text with no path).
     pub fn find(&self, haystack: &[u8], path: Option<&str>, out: &mut Vec<RawMatch>) {
         let first = out.len();
-        // For each rule, the end of the last window it ran on. When that window ended
-        // at a line end, any later hit before it is on the same line: skip it. A window
-        // cut short on a long line does not cover the next hit's, which runs in full;
-        // dedup drops the spans both windows found.
-        let mut covered_until: Vec<usize> = vec![0; self.rules.len()];
-        let mut line_complete: Vec<bool> = vec![false; self.rules.len()];
-        if let Some(ac) = &self.keywords {
-            for hit in ac.find_overlapping_iter(haystack) {
-                for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
-                    let covered = covered_until[rule_index];
-                    if hit.end() <= covered
-                        && (line_complete[rule_index] || hit.end() + WINDOW_RADIUS <= covered)
-                    {
-                        continue;
+        let mut windows = Windows::default();
+        if let Some(prefixes) = &self.prefixes {
+            let mut hit = |pattern: usize, start: usize, end: usize| {
+                for &rule in &prefixes.rules[pattern] {
+                    self.open(rule, haystack, start, end, path, &mut windows, out);
+                }
+            };
+            match &prefixes.packed {
+                Some(packed) => {
+                    for m in packed.find_iter(haystack) {
+                        hit(m.pattern().as_usize(), m.start(), m.end());
                     }
-                    let rule = &self.rules[rule_index];
-                    if !rule.applies_to(path) {
-                        continue;
+                }
+                None => {
+                    for m in prefixes.automaton.find_overlapping_iter(haystack) {
+                        hit(m.pattern().as_usize(), m.start(), m.end());
                     }
-                    let (start, end) = window(haystack, hit.start(), hit.end());
-                    if end <= covered {
-                        continue;
-                    }
-                    covered_until[rule_index] = end;
-                    line_complete[rule_index] = end == haystack.len() || haystack[end] == b'\n';
-                    run_rule(rule, rule_index, haystack, start, end, out);
+                }
+            }
+        }
+        for (shape, rules) in &self.shapes {
+            shape.runs(haystack, |start, end| {
+                for &rule in rules {
+                    self.open(rule, haystack, start, end, path, &mut windows, out);
+                }
+            });
+        }
+        if let Some(keywords) = &self.keywords {
+            for hit in keywords.automaton.find_overlapping_iter(haystack) {
+                for &rule in &keywords.rules[hit.pattern().as_usize()] {
+                    self.open(
+                        rule,
+                        haystack,
+                        hit.start(),
+                        hit.end(),
+                        path,
+                        &mut windows,
+                        out,
+                    );
                 }
             }
         }
@@ -125,10 +238,101 @@ impl Matcher {
                 run_rule(rule, rule_index, haystack, 0, haystack.len(), out);
             }
         }
+        if out.len() == first {
+            return;
+        }
         dedup(&mut out[first..]);
         let kept = out[first..].iter().filter(|m| m.rule != usize::MAX).count();
         out[first..].sort_by_key(|m| (m.rule == usize::MAX, m.start, m.rule));
         out.truncate(first + kept);
+    }
+
+    /// Runs `rule` on the window around a candidate at `start..end`, unless a window it
+    /// already ran on covers the candidate or the window lacks the rule's context words.
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &self,
+        rule_index: usize,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        path: Option<&str>,
+        windows: &mut Windows,
+        out: &mut Vec<RawMatch>,
+    ) {
+        if windows.covered(rule_index, self.rules.len(), end) {
+            return;
+        }
+        let rule = &self.rules[rule_index];
+        if !rule.applies_to(path) {
+            return;
+        }
+        let (from, to) = window(haystack, start, end);
+        if !windows.record(rule_index, to, haystack) {
+            return;
+        }
+        if let Some(context) = &self.context[rule_index] {
+            if !context.is_match(&haystack[from..to]) {
+                return;
+            }
+        }
+        run_rule(rule, rule_index, haystack, from, to, out);
+    }
+}
+
+/// How a rule's windows open (see [`Trigger`]).
+fn trigger(rule: &Rule) -> Trigger {
+    if !rule.spec.prefixes.is_empty() || !rule.spec.shapes.is_empty() {
+        Trigger::Candidates
+    } else if !rule.spec.keywords.is_empty() {
+        Trigger::Keywords
+    } else {
+        Trigger::PathOnly
+    }
+}
+
+/// A rule triggered by candidates needs its keywords checked in the window unless the
+/// candidate implies one: it has no shapes and each of its prefixes contains a keyword
+/// (`keywords = ["ghp_"]`, `prefixes = ["ghp_"]`).
+fn needs_context(rule: &Rule) -> bool {
+    let spec = &rule.spec;
+    if spec.keywords.is_empty() {
+        return false;
+    }
+    !spec.shapes.is_empty()
+        || !spec.prefixes.iter().all(|p| {
+            spec.keywords
+                .iter()
+                .any(|k| p.to_ascii_lowercase().contains(&k.to_ascii_lowercase()))
+        })
+}
+
+/// Per rule, the end of the last window it ran on, and whether that window ended at a
+/// line end. Allocated on the first candidate: most files have none.
+#[derive(Default)]
+struct Windows {
+    until: Vec<(usize, bool)>,
+}
+
+impl Windows {
+    /// When the rule's last window ended at a line end, any later candidate ending
+    /// before it is on the same line: skip it. A window cut short on a long line does not
+    /// cover the next candidate's, which runs in full; dedup drops the spans both found.
+    fn covered(&mut self, rule: usize, rules: usize, end: usize) -> bool {
+        if self.until.is_empty() {
+            self.until = vec![(0, false); rules];
+        }
+        let (covered, line_complete) = self.until[rule];
+        end <= covered && (line_complete || end + WINDOW_RADIUS <= covered)
+    }
+
+    /// Records a window ending at `to` for `rule`; false if an earlier one already reached it.
+    fn record(&mut self, rule: usize, to: usize, haystack: &[u8]) -> bool {
+        if to <= self.until[rule].0 {
+            return false;
+        }
+        self.until[rule] = (to, to == haystack.len() || haystack[to] == b'\n');
+        true
     }
 }
 
@@ -274,6 +478,52 @@ regex = '''x=([a-z0-9]{12})'''
             &mut out,
         );
         assert!(out.is_empty(), "two lines away from the keyword: {out:?}");
+    }
+
+    const SHAPE_RULE: &str = r#"
+[[rule]]
+id = "t.hex"
+name = "hex beside a context word"
+provider = "test"
+keywords = ["my_token"]
+shapes = ["hex40"]
+regex = '''(?i:my_token\s*=\s*)([0-9a-f]{40})\b'''
+
+[[rule]]
+id = "t.prefix"
+name = "case-sensitive prefix"
+provider = "test"
+keywords = ["tok_"]
+prefixes = ["tok_"]
+regex = '''(tok_[a-z0-9]{12})\b'''
+"#;
+
+    #[test]
+    fn shape_candidates_need_a_context_word_in_their_window_in_any_case() {
+        let m = matcher(SHAPE_RULE);
+        assert!(!m.has_case_insensitive_pass());
+        let hex = "9f3c2a71e0b84d56c1a7e3f09b2d4c8e71a05f3b";
+        let mut out = Vec::new();
+        m.find(format!("MY_TOKEN = {hex}\n").as_bytes(), None, &mut out);
+        assert_eq!(out.len(), 1, "context word in upper case, same line");
+        out.clear();
+        m.find(
+            format!("my_token mentioned\nx = {hex}\n").as_bytes(),
+            None,
+            &mut out,
+        );
+        assert!(out.is_empty(), "context word on another line: {out:?}");
+    }
+
+    #[test]
+    fn prefixes_are_case_sensitive_and_open_windows_alone() {
+        let m = matcher(SHAPE_RULE);
+        let mut out = Vec::new();
+        m.find(b"a tok_abcdefgh1234 b\n", None, &mut out);
+        assert_eq!(out.len(), 1);
+        out.clear();
+        m.find(b"a TOK_abcdefgh1234 b\n", None, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]

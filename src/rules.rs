@@ -5,6 +5,7 @@
 //! `--rules FILE_OR_DIR` adds the user's. Every rule carries `examples` that must match
 //! and `negative_examples` that must not, and `leakscope rules check` runs them.
 
+use crate::shape::Shape;
 use crate::validators::Validator;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -122,8 +123,20 @@ pub struct RuleSpec {
     pub id: String,
     pub name: String,
     pub provider: String,
+    /// Context words, matched ASCII case-insensitively. For a rule with `prefixes` or
+    /// `shapes` they must appear in the window around a candidate; for a rule with
+    /// neither, the windows open around them (a case-insensitive search of every byte,
+    /// the slow path, kept for user rules).
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Case-sensitive literals, one of which is in every match (a token's fixed prefix
+    /// such as `ghp_`). They open the windows, found with a SIMD literal search.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// For secrets with no fixed literal: the runs of bytes that can hold them (see
+    /// [`Shape`]). They open the windows, like `prefixes`.
+    #[serde(default)]
+    pub shapes: Vec<Shape>,
     pub regex: String,
     #[serde(default)]
     pub path: Option<String>,
@@ -345,7 +358,8 @@ pub fn load_rule_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
 }
 
 /// Parses and compiles one rule file. Checks what can be checked without running
-/// examples: ids, regex syntax, exactly one capture group, known validator, keywords.
+/// examples: ids, regex syntax, exactly one capture group, known validator, keywords,
+/// prefixes and shapes.
 pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
     let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
         file: file.to_string(),
@@ -398,13 +412,18 @@ fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, RuleError> {
         Some(p) => Some(regex::Regex::new(p).map_err(|e| invalid(format!("bad path regex: {e}")))?),
         None => None,
     };
-    if spec.keywords.is_empty() && path.is_none() {
+    let triggers =
+        !spec.keywords.is_empty() || !spec.prefixes.is_empty() || !spec.shapes.is_empty();
+    if !triggers && path.is_none() {
         return Err(invalid(
-            "a rule needs keywords (for the prefilter) or a path (to run on whole files)".into(),
+            "a rule needs keywords, prefixes or shapes (for the prefilter) or a path (to run on whole files)".into(),
         ));
     }
     if spec.keywords.iter().any(|k| k.is_empty()) {
         return Err(invalid("empty keyword".into()));
+    }
+    if spec.prefixes.iter().any(|k| k.is_empty()) {
+        return Err(invalid("empty prefix".into()));
     }
     let validator = match &spec.validator {
         Some(name) => Some(Validator::from_name(name).ok_or_else(|| {

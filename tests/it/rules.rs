@@ -17,6 +17,23 @@ fn every_builtin_rule_example_behaves() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every built-in rule opens its windows with case-sensitive prefixes or secret shapes, so
+/// no scan searches every byte case-insensitively (the slow path of issue 16).
+#[test]
+fn builtin_rules_need_no_case_insensitive_pass() {
+    let set = RuleSet::builtin().unwrap();
+    for rule in &set.rules {
+        let s = &rule.spec;
+        assert!(
+            s.keywords.is_empty() || !s.prefixes.is_empty() || !s.shapes.is_empty(),
+            "{}: keywords but neither prefixes nor shapes",
+            s.id
+        );
+    }
+    let matcher = leakscope::matcher::Matcher::new(set).unwrap();
+    assert!(!matcher.has_case_insensitive_pass());
+}
+
 #[test]
 fn every_token_rule_file_in_rules_dir_is_built_in_and_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");

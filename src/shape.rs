@@ -1,0 +1,188 @@
+//! Secret shapes: how the matcher finds candidates for rules whose secrets have no fixed
+//! literal (a legacy 40-hex GitHub token, an Anaconda `xx-<uuid>` token).
+//!
+//! Such a rule's only literals are case-insensitive context words (`ANACONDA_API_TOKEN`,
+//! `github_token`, ...), and a case-insensitive search over every byte is what made the
+//! prefilter slow. A run of, say, 40 lowercase hex digits is instead found by sampling
+//! one byte in 40: any run at least that long contains a sampled byte, and only a sampled
+//! byte of the class is widened to its run. The context words are then checked only in
+//! the window around a run long enough to hold the secret.
+
+use serde::{Deserialize, Serialize};
+
+/// A run of bytes of one class, at least as long as the secret it must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// 40 lowercase hex digits: GitHub's legacy (pre-2021) tokens.
+    Hex40,
+    /// A UUID's 36 bytes of lowercase hex and `-`: Anaconda.org's `xx-<uuid>` tokens.
+    Uuid,
+    /// 48 ASCII letters or digits: Anaconda's repository tokens.
+    Alnum48,
+}
+
+/// A byte-class table: `CLASS[b]` says whether byte `b` belongs.
+type Class = [bool; 256];
+
+const fn class(hex: bool, dash: bool, alnum: bool) -> Class {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = (hex && (c.is_ascii_digit() || (c >= b'a' && c <= b'f')))
+            || (dash && c == b'-')
+            || (alnum && c.is_ascii_alphanumeric());
+        b += 1;
+    }
+    table
+}
+
+const HEX: Class = class(true, false, false);
+const HEX_DASH: Class = class(true, true, false);
+const ALNUM: Class = class(false, false, true);
+
+impl Shape {
+    pub const ALL: [Shape; 3] = [Shape::Hex40, Shape::Uuid, Shape::Alnum48];
+
+    fn class(self) -> &'static Class {
+        match self {
+            Shape::Hex40 => &HEX,
+            Shape::Uuid => &HEX_DASH,
+            Shape::Alnum48 => &ALNUM,
+        }
+    }
+
+    /// The shortest run that can hold the secret.
+    pub fn min_len(self) -> usize {
+        match self {
+            Shape::Hex40 => 40,
+            Shape::Uuid => 36,
+            Shape::Alnum48 => 48,
+        }
+    }
+
+    /// Calls `found(start, end)` for every maximal run of the class at least
+    /// [`Shape::min_len`] long, in order.
+    pub fn runs(self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
+        let (table, n) = (self.class(), self.min_len());
+        // No run starts before `floor`: the byte before it is known not to be in the class.
+        let mut floor = 0;
+        // Sample every n-th byte: a run of n or more bytes always holds a sampled one.
+        let mut i = n - 1;
+        while i < haystack.len() {
+            if !table[haystack[i] as usize] {
+                i += n;
+                continue;
+            }
+            let mut start = i;
+            while start > floor && table[haystack[start - 1] as usize] {
+                start -= 1;
+            }
+            let mut end = i + 1;
+            while end < haystack.len() && table[haystack[end] as usize] {
+                end += 1;
+            }
+            if end - start >= n {
+                found(start, end);
+            }
+            // haystack[end] is not in the class: the next run starts after it, and if it
+            // is long enough it holds byte end + n.
+            floor = end + 1;
+            i = end + n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(shape: Shape, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        shape.runs(text, |s, e| out.push((s, e)));
+        out
+    }
+
+    /// The plain definition: every maximal run of the class at least min_len long.
+    fn naive(shape: Shape, text: &[u8]) -> Vec<(usize, usize)> {
+        let table = shape.class();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if !table[text[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && table[text[i] as usize] {
+                i += 1;
+            }
+            if i - start >= shape.min_len() {
+                out.push((start, i));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_run_is_found_at_every_offset_and_every_length_around_the_minimum() {
+        for shape in Shape::ALL {
+            let n = shape.min_len();
+            for offset in 0..(2 * n + 3) {
+                for len in [n - 1, n, n + 1, 2 * n + 5] {
+                    let mut text = vec![b' '; offset];
+                    text.extend(std::iter::repeat_n(b'a', len));
+                    text.extend_from_slice(b" x");
+                    let want = if len >= n {
+                        vec![(offset, offset + len)]
+                    } else {
+                        vec![]
+                    };
+                    assert_eq!(
+                        runs(shape, &text),
+                        want,
+                        "{shape:?} offset {offset} len {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sampling_finds_what_a_byte_by_byte_scan_finds() {
+        // Stretches of 0 to 119 bytes from one of three alphabets, each followed by a
+        // separator, so runs of every class and length start at every sampling phase.
+        let alphabets: [&[u8]; 3] = [b"0a9f4e", b"0a9f-", b"Zq0aX"];
+        let separators = b" _.-Z";
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut text = Vec::new();
+        while text.len() < 300_000 {
+            let alphabet = alphabets[(next() % 3) as usize];
+            for _ in 0..next() % 120 {
+                text.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            text.push(separators[(next() % separators.len() as u64) as usize]);
+        }
+        for shape in Shape::ALL {
+            assert_eq!(runs(shape, &text), naive(shape, &text), "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn classes_are_the_secret_alphabets() {
+        let hex = b"0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(runs(Shape::Hex40, hex), vec![(0, 40)]);
+        assert!(runs(Shape::Hex40, &hex.to_ascii_uppercase()).is_empty());
+        let uuid = b"ab-1b4e28ba-2fa1-41d2-883f-0016d3cca427";
+        assert_eq!(runs(Shape::Uuid, uuid), vec![(0, 39)]);
+        let alnum = b"Zx9".repeat(16);
+        assert_eq!(runs(Shape::Alnum48, &alnum), vec![(0, 48)]);
+    }
+}
