@@ -12,7 +12,7 @@
 //! GitHub shows at most 10 error annotations per step (50 per job) on the pull request;
 //! the rest are in the log. `leakscope ci` therefore also writes a job summary.
 
-use super::{short, Report, ReportOptions};
+use super::{Report, ReportOptions};
 use crate::finding::Finding;
 use crate::source::ScanError;
 use std::io::Write;
@@ -104,20 +104,7 @@ pub fn escape_property(text: &str) -> String {
 
 /// The annotation for one scan finding.
 pub fn finding_annotation(f: &Finding, show_secrets: bool) -> Annotation {
-    let secret = if show_secrets {
-        f.secret.expose().to_string()
-    } else {
-        f.secret.redacted()
-    };
-    let mut message = format!("{} found: {}", f.rule_name, secret);
-    if let Some(c) = &f.commit {
-        message.push_str(&format!(
-            " (introduced in commit {} by {} on {})",
-            short(&c.commit),
-            c.author,
-            c.date
-        ));
-    }
+    let mut message = super::found_message(f, show_secrets);
     if f.path.is_none() {
         message.push_str(" in a commit or tag message");
     }

@@ -339,7 +339,9 @@ fn sarif_rule(rule: &Rule) -> sarif::SarifRule {
     }
 }
 
-fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
+/// `RULE found: SECRET (introduced in commit C by A on D)`: the start of a finding's
+/// message in SARIF and in GitHub annotations; the secret redacted unless `show_secrets`.
+pub fn found_message(f: &Finding, show_secrets: bool) -> String {
     let secret = if show_secrets {
         f.secret.expose().to_string()
     } else {
@@ -354,6 +356,11 @@ fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
             c.date
         ));
     }
+    message
+}
+
+fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
+    let mut message = found_message(f, show_secrets);
     if let Some(v) = &f.verdict {
         message.push_str(&format!(" [{}]", v.describe()));
     }
