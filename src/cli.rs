@@ -53,6 +53,9 @@ pub enum Command {
     Schema,
     /// Compare two audits: new, fixed, still open and regressed secrets.
     Diff(commands::diff::DiffArgs),
+    /// Organisation audits: plan (list repositories), scan one shard, merge shards.
+    #[command(after_help = commands::org::EXAMPLES)]
+    Org(commands::org::OrgArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -79,6 +82,7 @@ pub fn main() -> i32 {
         Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::Schema => commands::schema::run(),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Org(args) => commands::org::run(args),
     };
     match result {
         Ok(code) => code,

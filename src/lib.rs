@@ -15,6 +15,7 @@ pub mod finding;
 pub mod input;
 pub mod lint;
 pub mod matcher;
+pub mod org;
 pub mod redact;
 pub mod report;
 pub mod rules;

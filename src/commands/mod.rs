@@ -8,6 +8,7 @@ pub mod custom_patterns;
 pub mod diff;
 pub mod hook;
 pub mod lint;
+pub mod org;
 pub mod revoke;
 pub mod rules;
 pub mod scan;
