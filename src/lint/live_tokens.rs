@@ -103,17 +103,6 @@ impl LiveToken {
     }
 }
 
-/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Seconds since the epoch for `2026-05-01`, `2026-05-01T12:00:00Z`,
 /// `2026-05-01 12:00:00 UTC` and the like (the offset is ignored: days matter here).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
@@ -123,10 +112,17 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let y: i64 = parts.next()?.parse().ok()?;
     let m: i64 = parts.next()?.parse().ok()?;
     let d: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut seconds = days_from_civil(y, m, d) * 86_400;
+    // jiff's calendar: a day that does not exist (`2026-02-30`) is no date.
+    let date = jiff::civil::Date::new(
+        i16::try_from(y).ok()?,
+        i8::try_from(m).ok()?,
+        i8::try_from(d).ok()?,
+    )
+    .ok()?;
+    let mut seconds = jiff::tz::TimeZone::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .ok()?
+        .as_second();
     if let Some(time) = text.get(11..19) {
         let mut hms = time.split(':');
         if let (Some(h), Some(mi), Some(s)) = (hms.next(), hms.next(), hms.next()) {
@@ -515,5 +511,9 @@ mod tests {
             Some(951_868_810)
         );
         assert!(parse_timestamp("soon").is_none());
+        // The calendar is jiff's: leap days exist only in leap years.
+        assert_eq!(parse_timestamp("2024-02-29"), Some(1_709_164_800));
+        assert!(parse_timestamp("2023-02-29").is_none());
+        assert!(parse_timestamp("2026-13-01").is_none());
     }
 }

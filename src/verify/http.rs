@@ -354,62 +354,25 @@ fn scrub(text: &str, request: &Request) -> String {
     text
 }
 
-/// `2026-11-23T16:36:32Z` for a Unix time.
+/// `2026-11-23T16:36:32Z` for a Unix time (clamped to the years jiff represents).
 pub fn rfc3339(epoch_secs: i64) -> String {
-    let days = epoch_secs.div_euclid(86_400);
-    let secs = epoch_secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    let at = jiff::Timestamp::from_second(epoch_secs).unwrap_or(if epoch_secs < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// An IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`, the form `Retry-After` uses) as Unix
-/// seconds.
+/// seconds. The calendar is jiff's; only the `GMT` zone that RFC 9110 requires is taken.
 pub fn parse_http_date(value: &str) -> Option<u64> {
-    let mut parts = value.split_whitespace().skip(1);
-    let day: i64 = parts.next()?.parse().ok()?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|n| n.parse::<i64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+    let value = value.trim();
+    if !value.ends_with(" GMT") {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    u64::try_from(days * 86_400 + h * 3600 + m * 60 + sec).ok()
-}
-
-/// A proleptic Gregorian date to days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    u64::try_from(at.as_second()).ok()
 }
 
 #[cfg(test)]
@@ -498,6 +461,14 @@ mod tests {
             Some(1_798_761_599)
         );
         assert_eq!(parse_http_date("soon"), None);
+        // RFC 9110 dates are GMT; a numeric zone or a day that does not exist is no date.
+        assert_eq!(parse_http_date("Wed, 21 Oct 2015 07:28:00 +0000"), None);
+        assert_eq!(parse_http_date("Sun, 29 Feb 2015 07:28:00 GMT"), None);
+        assert_eq!(
+            parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT"),
+            Some(1_709_164_800)
+        );
+        assert_eq!(rfc3339(i64::MAX).len(), 20);
         let a = Answer {
             status: 429,
             headers: [(

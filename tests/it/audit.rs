@@ -6,82 +6,13 @@
 //! token comes from `support/tokens.rs`: well-formed, never issued.
 
 use crate::support::fake_api::{FakeApi, Reply};
+use crate::support::repo::Repo;
 use crate::support::run::leakscope_json;
 use crate::support::tokens::ghp;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-/// Seconds of the first commit's date; each commit is one tick (an hour) later, unless
-/// a test moves the clock on by days.
-const EPOCH: u64 = 1_700_000_000;
-
-struct Repo {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    clock: std::cell::Cell<u64>,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        std::fs::create_dir(&path).unwrap();
-        let repo = Repo {
-            _dir: dir,
-            path,
-            clock: std::cell::Cell::new(0),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let date = format!("{} +0000", EPOCH + self.clock.get());
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&self.path)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "Alice Example")
-            .env("GIT_AUTHOR_EMAIL", "alice@example.test")
-            .env("GIT_COMMITTER_NAME", "Alice Example")
-            .env("GIT_COMMITTER_EMAIL", "alice@example.test")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn write(&self, path: &str, content: &str) {
-        let full = self.path.join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, content).unwrap();
-    }
-
-    fn remove(&self, path: &str) {
-        std::fs::remove_file(self.path.join(path)).unwrap();
-    }
-
-    /// Commits everything `hours` after the previous commit; returns the commit id.
-    fn commit_after(&self, hours: u64, message: &str) -> String {
-        self.clock.set(self.clock.get() + hours * 3600);
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn commit(&self, message: &str) -> String {
-        self.commit_after(1, message)
-    }
-}
 
 fn fp(secret: &str) -> String {
     leakscope::finding::fingerprint("github.classic-pat", secret)
@@ -145,7 +76,7 @@ fn story() -> Story {
     repo.git(&["branch", "-q", "-D", "release-tmp"]);
     // Work in progress put aside.
     repo.write("README.md", &format!("demo\nGH={stash_only}\n"));
-    repo.clock.set(repo.clock.get() + 3600);
+    repo.tick(1);
     repo.git(&["stash", "-q"]);
     let head = repo.git(&["rev-parse", "HEAD"]);
     Story {

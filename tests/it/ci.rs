@@ -3,78 +3,13 @@
 //! is not reported, one the change adds is). Also `--format github` for scan and lint.
 //! Tokens come from `support/tokens.rs`: well-formed, never issued.
 
+use crate::support::repo::{git_at, git_command, Repo, EPOCH};
 use crate::support::tokens::ghp;
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
-
-/// A repository in a temporary directory, driven through the git CLI, plus a scratch
-/// directory beside it for event files, summaries and outputs.
-struct Repo {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-fn git_at(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Alice Example")
-        .env("GIT_AUTHOR_EMAIL", "alice@example.test")
-        .env("GIT_COMMITTER_NAME", "Alice Example")
-        .env("GIT_COMMITTER_EMAIL", "alice@example.test")
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        std::fs::create_dir(&path).unwrap();
-        let repo = Repo { dir, path };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        git_at(&self.path, args)
-    }
-
-    /// Appends `line` to `file`, commits, returns the commit id.
-    fn commit_line(&self, file: &str, line: &str) -> String {
-        let full = self.path.join(file);
-        let mut text = std::fs::read_to_string(&full).unwrap_or_default();
-        text.push_str(line);
-        text.push('\n');
-        std::fs::write(full, text).unwrap();
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", &format!("edit {file}")]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn scratch(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn event(&self, json: Value) -> PathBuf {
-        let path = self.scratch("event.json");
-        std::fs::write(&path, json.to_string()).unwrap();
-        path
-    }
-}
 
 /// `leakscope ci ARGS` in `cwd` with exactly the CI variables `env` (the test process's
 /// own CI variables removed).
@@ -121,6 +56,13 @@ fn github_env<'a>(event_name: &'a str, event: &'a Path) -> Vec<(&'a str, &'a str
     ]
 }
 
+/// Writes `json` as the CI event file in `r`'s scratch directory.
+fn event_file(r: &Repo, json: Value) -> PathBuf {
+    let path = r.scratch("event.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
 #[test]
 fn a_pull_request_reports_what_it_adds_and_not_what_the_base_had() {
     let r = Repo::new();
@@ -129,9 +71,12 @@ fn a_pull_request_reports_what_it_adds_and_not_what_the_base_had() {
     r.git(&["checkout", "-q", "-b", "feature"]);
     r.commit_line("config.env", "UNRELATED=1");
     let head = r.commit_line("config.env", &format!("NEW={}", ghp(2)));
-    let event = r.event(serde_json::json!({
-        "pull_request": {"base": {"sha": base}, "head": {"sha": head}}
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "pull_request": {"base": {"sha": base}, "head": {"sha": head}}
+        }),
+    );
     let env = github_env("pull_request", &event);
     let (code, stdout, stderr) = ci(&r.path, &env, &["--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
@@ -170,9 +115,12 @@ fn a_pull_request_that_adds_nothing_passes_even_over_an_old_token() {
     r.commit_line("a.txt", &format!("T={}", ghp(3)));
     let base = r.git(&["rev-parse", "HEAD"]);
     let head = r.commit_line("a.txt", "more");
-    let event = r.event(serde_json::json!({
-        "pull_request": {"base": {"sha": base}, "head": {"sha": head}}
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "pull_request": {"base": {"sha": base}, "head": {"sha": head}}
+        }),
+    );
     let (code, stdout, stderr) = ci(&r.path, &github_env("pull_request", &event), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(!stdout.contains("::error"));
@@ -184,9 +132,12 @@ fn a_push_scans_before_to_after() {
     let before = r.commit_line("a.txt", &format!("T={}", ghp(4)));
     r.commit_line("b.txt", "x");
     let after = r.commit_line("b.txt", &format!("U={}", ghp(5)));
-    let event = r.event(serde_json::json!({
-        "ref": "refs/heads/main", "before": before, "after": after, "created": false
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "ref": "refs/heads/main", "before": before, "after": after, "created": false
+        }),
+    );
     let (code, stdout, stderr) = ci(&r.path, &github_env("push", &event), &["--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(reported(&stdout), vec![("b.txt".to_string(), 2)]);
@@ -202,9 +153,12 @@ fn a_first_push_scans_what_no_other_branch_has() {
     r.git(&["checkout", "-q", "-b", "feature"]);
     let after = r.commit_line("b.txt", &format!("U={}", ghp(7)));
     r.git(&["update-ref", "refs/remotes/origin/feature", &after]);
-    let event = r.event(serde_json::json!({
-        "ref": "refs/heads/feature", "before": ZERO, "after": after, "created": true
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "ref": "refs/heads/feature", "before": ZERO, "after": after, "created": true
+        }),
+    );
     let env = github_env("push", &event);
     let (code, stdout, stderr) = ci(&r.path, &env, &["--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
@@ -231,16 +185,22 @@ fn a_new_tag_on_a_branch_commit_adds_nothing_and_a_deleted_branch_scans_nothing(
     let r = Repo::new();
     let head = r.commit_line("a.txt", &format!("T={}", ghp(8)));
     r.git(&["tag", "v1"]);
-    let event = r.event(serde_json::json!({
-        "ref": "refs/tags/v1", "before": ZERO, "after": head, "created": true
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "ref": "refs/tags/v1", "before": ZERO, "after": head, "created": true
+        }),
+    );
     let (code, stdout, stderr) = ci(&r.path, &github_env("push", &event), &["--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(reported(&stdout).is_empty());
 
-    let event = r.event(serde_json::json!({
-        "ref": "refs/heads/gone", "before": head, "after": ZERO, "deleted": true
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "ref": "refs/heads/gone", "before": head, "after": ZERO, "deleted": true
+        }),
+    );
     let (code, _, stderr) = ci(&r.path, &github_env("push", &event), &["--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("nothing"), "{stderr}");
@@ -347,12 +307,15 @@ fn a_shallow_checkout_is_completed_from_its_remote_or_the_base_is_named_missing(
     let url = format!("file://{}", origin.path.display());
     let clone = origin.scratch("clone");
     git_at(
-        origin.dir.path(),
+        &origin.scratch(""),
         &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()],
     );
-    let event = origin.event(serde_json::json!({
-        "pull_request": {"base": {"sha": base}, "head": {"sha": head}}
-    }));
+    let event = event_file(
+        &origin,
+        serde_json::json!({
+            "pull_request": {"base": {"sha": base}, "head": {"sha": head}}
+        }),
+    );
     let env = github_env("pull_request", &event);
     let (code, _, stderr) = ci(&clone, &env, &["--no-fetch"]);
     assert_eq!(code, 2, "{stderr}");
@@ -381,7 +344,7 @@ fn a_shallow_checkout_without_a_remote_is_reported_partial() {
     let url = format!("file://{}", origin.path.display());
     let clone = origin.scratch("clone");
     git_at(
-        origin.dir.path(),
+        &origin.scratch(""),
         &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()],
     );
     git_at(&clone, &["remote", "remove", "origin"]);
@@ -461,15 +424,8 @@ fn hook(cwd: &Path, args: &[&str]) -> (i32, String, String) {
 /// `git commit` in `dir` with the hooks on; returns whether it went through.
 fn commit_with_hooks(dir: &Path, message: &str) -> (bool, String) {
     git_at(dir, &["add", "-A"]);
-    let out = std::process::Command::new("git")
+    let out = git_command(dir, ("A", "a@example.test"), EPOCH, "+0000")
         .args(["commit", "-q", "-m", message])
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "A")
-        .env("GIT_AUTHOR_EMAIL", "a@example.test")
-        .env("GIT_COMMITTER_NAME", "A")
-        .env("GIT_COMMITTER_EMAIL", "a@example.test")
         .output()
         .unwrap();
     (
@@ -569,9 +525,12 @@ fn a_force_push_whose_before_is_gone_scans_what_no_other_branch_has() {
     r.git(&["checkout", "-q", "-b", "feature"]);
     let after = r.commit_line("b.txt", &format!("U={}", ghp(22)));
     let gone = "1234567890123456789012345678901234567890";
-    let event = r.event(serde_json::json!({
-        "ref": "refs/heads/feature", "before": gone, "after": after, "forced": true
-    }));
+    let event = event_file(
+        &r,
+        serde_json::json!({
+            "ref": "refs/heads/feature", "before": gone, "after": after, "forced": true
+        }),
+    );
     let mut env = github_env("push", &event);
     env.push(("GITHUB_REF", "refs/heads/feature"));
     let (code, stdout, stderr) = ci(&r.path, &env, &["--format", "json"]);

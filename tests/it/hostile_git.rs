@@ -3,94 +3,16 @@
 //! is built at test time, most of it as raw loose objects written through libgit2's
 //! object database, so the shapes git's own porcelain refuses to make can be made.
 
+use crate::support::repo::Repo;
 use crate::support::tokens::ghp;
 
 use assert_cmd::Command;
-use git2::{ObjectType, Oid, Repository};
+use git2::Oid;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A repository in a temporary directory.
-struct Repo {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    repo: Repository,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        let repo = Repository::init(&path).unwrap();
-        Repo {
-            _dir: dir,
-            path,
-            repo,
-        }
-    }
-
-    fn git_dir(&self) -> PathBuf {
-        self.path.join(".git")
-    }
-
-    fn blob(&self, content: &str) -> Oid {
-        self.repo.blob(content.as_bytes()).unwrap()
-    }
-
-    /// A tree object from `(mode, name, id)` entries, written raw (git wants them
-    /// sorted by name; callers pass them so).
-    fn tree(&self, entries: &[(&str, &str, Oid)]) -> Oid {
-        let mut data = Vec::new();
-        for (mode, name, oid) in entries {
-            data.extend_from_slice(mode.as_bytes());
-            data.push(b' ');
-            data.extend_from_slice(name.as_bytes());
-            data.push(0);
-            data.extend_from_slice(oid.as_bytes());
-        }
-        self.repo
-            .odb()
-            .unwrap()
-            .write(ObjectType::Tree, &data)
-            .unwrap()
-    }
-
-    /// A commit of `tree` with `parents`, not moving any ref.
-    fn commit(&self, tree: Oid, parents: &[Oid], message: &str) -> Oid {
-        let sig = git2::Signature::new(
-            "Alice Example",
-            "alice@example.test",
-            &git2::Time::new(1_700_000_000 + parents.len() as i64 * 3600, 0),
-        )
-        .unwrap();
-        let tree = self.repo.find_tree(tree).unwrap();
-        let parents: Vec<git2::Commit<'_>> = parents
-            .iter()
-            .map(|p| self.repo.find_commit(*p).unwrap())
-            .collect();
-        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        self.repo
-            .commit(None, &sig, &sig, message, &tree, &parents)
-            .unwrap()
-    }
-
-    /// Points `refs/heads/main` and HEAD at `commit`.
-    fn set_main(&self, commit: Oid) {
-        self.repo
-            .reference("refs/heads/main", commit, true, "test")
-            .unwrap();
-        self.repo.set_head("refs/heads/main").unwrap();
-    }
-
-    /// A commit with one file `name` holding `content` on top of `parents`.
-    fn commit_file(&self, parents: &[Oid], name: &str, content: &str) -> Oid {
-        let blob = self.blob(content);
-        let tree = self.tree(&[("100644", name, blob)]);
-        self.commit(tree, parents, &format!("add {name}"))
-    }
-}
-
 /// `leakscope scan --git REPO --format json EXTRA`, killed after `limit` (a hang guard,
 /// not a speed test): the exit code, the JSON report and stderr.
 fn scan(repo: &Path, extra: &[&str], limit: Duration) -> (i32, Value, String) {
@@ -185,7 +107,7 @@ fn a_tree_20000_levels_deep_is_reported_and_the_rest_of_history_is_scanned() {
         ("100644", "b.txt", b),
         ("40000", "deep", deep),
     ]);
-    let second = repo.commit(root, &[first], "add a very deep tree");
+    let second = repo.raw_commit(root, &[first], "add a very deep tree");
     repo.set_main(second);
 
     for extra in [&[][..], &["--range", &format!("{first}..{second}")][..]] {
@@ -242,7 +164,7 @@ fn a_git_bomb_of_ten_levels_is_scanned_and_its_token_reported_once() {
             names.iter().map(|n| ("40000", n.as_str(), tree)).collect();
         tree = repo.tree(&entries);
     }
-    let commit = repo.commit(tree, &[], "ten to the ten paths");
+    let commit = repo.raw_commit(tree, &[], "ten to the ten paths");
     repo.set_main(commit);
 
     let started = Instant::now();
@@ -399,7 +321,7 @@ fn a_bad_packed_refs_line_keeps_the_other_refs_and_loose_refs() {
     let main = repo.commit_file(&[], "main.txt", &format!("{on_main}\n"));
     repo.set_main(main);
     let tagged = repo.commit_file(&[], "tag.txt", &format!("{on_tag}\n"));
-    repo.repo
+    repo.git2()
         .reference("refs/tags/v1", tagged, true, "t")
         .unwrap();
     git(&repo.path, &["pack-refs", "--all"]);
@@ -489,7 +411,7 @@ fn tokens_behind_grafts_and_replace_refs_are_found_with_a_note() {
     let b = repo.commit_file(&[a], "b.txt", "clean\n");
     repo.set_main(b);
     let stand_in = repo.commit_file(&[], "a.txt", "nothing here\n");
-    repo.repo
+    repo.git2()
         .reference(&format!("refs/replace/{a}"), stand_in, true, "t")
         .unwrap();
     let (code, json, _) = scan_git(&repo.path, &[]);
