@@ -8,7 +8,7 @@ use crate::org::shard::Shard;
 use crate::report::{write_report, Format, ReportOptions};
 use anyhow::Context;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct OrgArgs {
@@ -162,7 +162,7 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
         text.push_str(&serde_json::to_string(e)?);
         text.push('\n');
     }
-    match &args.output {
+    match args.output.as_deref().filter(|p| *p != Path::new("-")) {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("--output {}: cannot write", path.display()))?,
         None => crate::ui::print(&text)?,
@@ -215,7 +215,8 @@ fn exit(findings: usize, not_read: usize, allow_incomplete: bool) -> i32 {
 fn run_merge(args: MergeArgs) -> anyhow::Result<i32> {
     let rules = args.rules.load()?;
     let merged = crate::org::merge::merge(&args.shards, &rules.rules)?;
-    let mut out: Box<dyn Write> = match &args.output {
+    // `-o -` is standard output, as for `scan`.
+    let mut out: Box<dyn Write> = match args.output.as_deref().filter(|p| *p != Path::new("-")) {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("--output {}: cannot create", path.display()))?,

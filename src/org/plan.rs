@@ -114,7 +114,7 @@ pub fn list_github(
             None => break,
         }
     }
-    crate::ui::note(&format!(
+    crate::ui::note(format!(
         "org plan: {} repositories from {pages} page(s)",
         out.len()
     ));

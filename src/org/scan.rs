@@ -214,11 +214,13 @@ pub fn run(matcher: &Matcher, manifest: &[RepoEntry], options: &Options) -> anyh
                 } else {
                     "findings"
                 };
-                doc[list].as_array_mut().map(|a| a.push(line.clone()));
+                if let Some(a) = doc[list].as_array_mut() {
+                    a.push(line.clone());
+                }
             }
-            doc["coverage"]
-                .as_array_mut()
-                .map(|a| a.push(coverage_line(&r.coverage)));
+            if let Some(a) = doc["coverage"].as_array_mut() {
+                a.push(coverage_line(&r.coverage));
+            }
         }
         serde_json::to_writer_pretty(&mut out, &doc)
             .map_err(std::io::Error::from)
