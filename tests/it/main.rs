@@ -11,6 +11,7 @@ mod hostile;
 mod hostile_git;
 mod lint;
 mod manners;
+mod org;
 mod revoke;
 mod rules;
 mod rules_export;

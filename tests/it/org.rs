@@ -1,0 +1,398 @@
+//! `leakscope org plan|scan|merge`: the GitHub listing against a fake API on 127.0.0.1
+//! (pages by `Link`, one rate-limit answer, the token in a header only), and shards of
+//! local repositories built at test time (`--repos` lists paths, so no network at all).
+
+use crate::support::fake_api::{FakeApi, Reply};
+use crate::support::repo::Repo;
+use crate::support::tokens::ghp;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Runs `leakscope org ARGS` in `cwd` with `env`: exit code, stdout, stderr.
+fn org(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::cargo_bin("leakscope").unwrap();
+    cmd.current_dir(cwd).arg("org").args(args);
+    cmd.env_remove("GITHUB_TOKEN").env_remove("GH_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The JSON lines of `path`.
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn coverage(path: &Path) -> Vec<Value> {
+    lines(path)
+        .into_iter()
+        .filter(|v| v["type"] == "coverage")
+        .collect()
+}
+
+/// `n` repositories under `dir`, each with one committed token, and `list` naming them.
+fn repos(dir: &Path, n: u64) -> Vec<Repo> {
+    let repos: Vec<Repo> = (0..n)
+        .map(|i| {
+            let r = Repo::new();
+            r.write("config.env", &format!("TOKEN={}\n", ghp(100 + i)));
+            r.commit("add config");
+            r
+        })
+        .collect();
+    let list: String = repos
+        .iter()
+        .map(|r| format!("{}\n", r.path.display()))
+        .collect();
+    std::fs::write(dir.join("list"), list).unwrap();
+    repos
+}
+
+/// Fingerprints and location counts of a merged audit's secrets.
+fn incidents(audit: &Path) -> BTreeSet<(String, usize)> {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(audit).unwrap()).unwrap();
+    doc["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["fingerprint"].as_str().unwrap().to_string(),
+                s["locations"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plan_lists_every_page_waits_out_a_rate_limit_and_keeps_the_token_in_a_header() {
+    let token = format!("ghp_{}", "T".repeat(36));
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let origin = base.clone();
+    let api = FakeApi::start(move |req, nth| {
+        let repo = |id: u64, name: &str| {
+            serde_json::json!({
+                "id": id, "full_name": format!("acme/{name}"),
+                "clone_url": format!("https://github.example/acme/{name}.git"),
+                "default_branch": "main", "size": 1, "fork": false, "archived": false,
+                "visibility": "private", "pushed_at": "2026-11-01T00:00:00Z"
+            })
+        };
+        if req.path.starts_with("/orgs/acme/repos") && req.path.contains("page=2") {
+            Reply::new(200, &serde_json::json!([repo(3, "three")]).to_string())
+        } else if req.path.starts_with("/orgs/acme/repos") && nth == 0 {
+            Reply::new(403, r#"{"message":"API rate limit exceeded"}"#)
+                .header("x-ratelimit-remaining", "0")
+                .header("retry-after", "1")
+        } else if req.path.starts_with("/orgs/acme/repos") {
+            Reply::new(
+                200,
+                &serde_json::json!([repo(1, "one"), repo(2, "two")]).to_string(),
+            )
+            .header(
+                "link",
+                &format!(
+                    "<{}/orgs/acme/repos?per_page=100&type=all&page=2>; rel=\"next\"",
+                    origin.get().unwrap()
+                ),
+            )
+        } else {
+            Reply::new(404, "{}")
+        }
+    });
+    base.set(api.url.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = org(
+        dir.path(),
+        &["plan", "--github-org", "acme"],
+        &[
+            ("LEAKSCOPE_GITHUB_API_URL", &api.url),
+            ("GITHUB_TOKEN", &token),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let names: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["full_name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["acme/one", "acme/two", "acme/three"], "{stderr}");
+    assert!(stderr.contains("rate limit"), "{stderr}");
+    let seen = api.requests();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen
+        .iter()
+        .all(|r| r.header("authorization") == Some(&format!("Bearer {token}"))));
+    assert!(seen.iter().all(|r| !r.path.contains(&token)));
+    assert!(!stdout.contains(&token) && !stderr.contains(&token));
+}
+
+#[test]
+fn shards_partition_the_repositories_and_their_merge_equals_one_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let _repos = repos(d, 6);
+    let (code, _, stderr) = org(d, &["plan", "--repos", "list", "-o", "manifest.jsonl"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(lines(&d.join("manifest.jsonl")).len(), 6);
+
+    let (code, _, stderr) = org(
+        d,
+        &[
+            "scan",
+            "--manifest",
+            "manifest.jsonl",
+            "--cache",
+            "c1",
+            "-o",
+            "all.jsonl",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "findings exist: {stderr}");
+    let mut seen = BTreeSet::new();
+    let mut shard_files = Vec::new();
+    for i in 1..=3 {
+        let out = format!("s{i}.jsonl");
+        let shard = format!("{i}/3");
+        let (code, _, stderr) = org(
+            d,
+            &[
+                "scan",
+                "--manifest",
+                "manifest.jsonl",
+                "--shard",
+                &shard,
+                "--cache",
+                "c3",
+                "-o",
+                &out,
+            ],
+            &[],
+        );
+        assert!(code == 0 || code == 1, "{stderr}");
+        for c in coverage(&d.join(&out)) {
+            assert_eq!(c["status"], "ok", "{c}");
+            let id = c["id"].as_str().unwrap().to_string();
+            assert!(seen.insert(id), "a repository in two shards: {c}");
+        }
+        shard_files.push(out);
+    }
+    assert_eq!(seen.len(), 6, "every repository in exactly one shard");
+
+    let (code, _, stderr) = org(
+        d,
+        &["merge", "all.jsonl", "--format", "json", "-o", "one.json"],
+        &[],
+    );
+    assert!(code <= 1, "{stderr}");
+    let mut args = vec!["merge"];
+    args.extend(shard_files.iter().map(String::as_str));
+    args.extend(["--format", "json", "-o", "three.json"]);
+    let (code, _, stderr) = org(d, &args, &[]);
+    assert!(code <= 1, "{stderr}");
+    let one = incidents(&d.join("one.json"));
+    assert_eq!(one.len(), 6, "{one:?}");
+    assert_eq!(one, incidents(&d.join("three.json")));
+}
+
+#[test]
+fn one_secret_in_three_repositories_is_one_incident_with_three_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let repos: Vec<Repo> = (0..3)
+        .map(|_| {
+            let r = Repo::new();
+            r.write("a.env", &format!("T={}\n", ghp(7)));
+            r.commit("add");
+            r
+        })
+        .collect();
+    let list: String = repos
+        .iter()
+        .map(|r| format!("{}\n", r.path.display()))
+        .collect();
+    std::fs::write(d.join("list"), list).unwrap();
+    assert_eq!(
+        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
+        0
+    );
+    org(
+        d,
+        &[
+            "scan",
+            "--manifest",
+            "m.jsonl",
+            "--cache",
+            "c",
+            "-o",
+            "s.jsonl",
+        ],
+        &[],
+    );
+    let (_, _, stderr) = org(
+        d,
+        &["merge", "s.jsonl", "--format", "json", "-o", "a.json"],
+        &[],
+    );
+    let all = incidents(&d.join("a.json"));
+    assert_eq!(all.len(), 1, "{stderr}");
+    assert_eq!(all.iter().next().unwrap().1, 3, "{all:?}");
+}
+
+#[test]
+fn a_second_run_reads_only_the_new_objects_and_finds_the_new_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let repos = repos(d, 2);
+    assert_eq!(
+        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
+        0
+    );
+    let scan = |out: &str| {
+        org(
+            d,
+            &[
+                "scan",
+                "--manifest",
+                "m.jsonl",
+                "--cache",
+                "cache",
+                "-o",
+                out,
+            ],
+            &[],
+        )
+    };
+    let (code, _, stderr) = scan("first.jsonl");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(coverage(&d.join("first.jsonl"))
+        .iter()
+        .all(|c| c["incremental"] == false));
+
+    repos[0].write("later.env", &format!("NEW={}\n", ghp(999)));
+    repos[0].commit("add another");
+    let (code, _, stderr) = scan("second.jsonl");
+    assert_eq!(code, 1, "{stderr}");
+    let cov = coverage(&d.join("second.jsonl"));
+    let by_id = |p: &Path| {
+        cov.iter()
+            .find(|c| c["id"].as_str() == Some(&p.display().to_string()))
+            .unwrap()
+            .clone()
+    };
+    let changed = by_id(&repos[0].path);
+    let same = by_id(&repos[1].path);
+    assert_eq!(changed["incremental"], true, "{changed}");
+    assert_eq!(changed["blobs_read"], 1, "only the new blob: {changed}");
+    assert_eq!(same["blobs_read"], 0, "nothing new: {same}");
+    let text = std::fs::read_to_string(d.join("second.jsonl")).unwrap();
+    let new_fp = leakscope::finding::fingerprint("github.classic-pat", &ghp(999));
+    assert!(text.contains(&new_fp), "the new token is reported");
+}
+
+#[test]
+fn a_repository_that_cannot_be_cloned_is_recorded_as_failed_and_the_others_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let _repos = repos(d, 2);
+    assert_eq!(
+        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
+        0
+    );
+    // A manifest line whose repository is gone by the time the shard runs.
+    let gone = d.join("no-such-repo").display().to_string();
+    let mut manifest = std::fs::read_to_string(d.join("m.jsonl")).unwrap();
+    manifest.push_str(
+        &serde_json::json!({"id": gone, "full_name": "x/gone", "clone_url": gone}).to_string(),
+    );
+    manifest.push('\n');
+    std::fs::write(d.join("m.jsonl"), manifest).unwrap();
+    let (code, _, stderr) = org(
+        d,
+        &[
+            "scan",
+            "--manifest",
+            "m.jsonl",
+            "--cache",
+            "c",
+            "-o",
+            "s.jsonl",
+        ],
+        &[],
+    );
+    // As for `scan`: findings exit 1; nothing found but something unread exits 2.
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("1 failed"), "{stderr}");
+    let cov = coverage(&d.join("s.jsonl"));
+    assert_eq!(cov.len(), 3);
+    assert_eq!(
+        cov.iter().filter(|c| c["status"] == "ok").count(),
+        2,
+        "{cov:?}"
+    );
+    assert_eq!(
+        cov.iter().filter(|c| c["status"] == "failed").count(),
+        1,
+        "{cov:?}"
+    );
+}
+
+#[test]
+fn a_bad_shard_is_an_error_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.jsonl"), "").unwrap();
+    let (code, _, stderr) = org(
+        dir.path(),
+        &["scan", "--manifest", "m.jsonl", "--shard", "0/3", "-o", "x"],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--shard"), "{stderr}");
+}
+
+#[test]
+fn a_shard_whose_only_repository_failed_does_not_pass_as_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gone = d.join("no-such-repo").display().to_string();
+    let line = serde_json::json!({"id": gone, "full_name": "x/gone", "clone_url": gone});
+    std::fs::write(d.join("m.jsonl"), format!("{line}\n")).unwrap();
+    let (code, _, stderr) = org(
+        d,
+        &[
+            "scan",
+            "--manifest",
+            "m.jsonl",
+            "--cache",
+            "c",
+            "-o",
+            "s.jsonl",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let cov = coverage(&d.join("s.jsonl"));
+    assert_eq!(cov[0]["status"], "failed", "{cov:?}");
+}
