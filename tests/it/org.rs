@@ -396,3 +396,188 @@ fn a_shard_whose_only_repository_failed_does_not_pass_as_clean() {
     let cov = coverage(&d.join("s.jsonl"));
     assert_eq!(cov[0]["status"], "failed", "{cov:?}");
 }
+
+/// A static file server on 127.0.0.1 for git's dumb HTTP protocol: GET PATH answers the
+/// file under `root` (the query is ignored), else 404. Records each request's
+/// `Authorization` header (or "-").
+fn static_git_server(
+    root: std::path::PathBuf,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut auth = "-".to_string();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h
+                    .strip_prefix("Authorization: ")
+                    .or_else(|| h.strip_prefix("authorization: "))
+                {
+                    auth = v.trim().to_string();
+                }
+            }
+            log.lock().unwrap().push(auth);
+            let path = line.split_whitespace().nth(1).unwrap_or("/");
+            let path = path.split('?').next().unwrap().trim_start_matches('/');
+            let mut out = stream;
+            match std::fs::read(root.join(path))
+                .ok()
+                .filter(|_| !path.contains(".."))
+            {
+                Some(body) => {
+                    let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n", body.len());
+                    let _ = out.write_all(&body);
+                }
+                None => {
+                    let _ = out.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+            }
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn repositories_over_http_get_the_token_in_a_header_and_no_output_or_cache_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let srv = d.join("srv");
+    std::fs::create_dir(&srv).unwrap();
+    let src = Repo::new();
+    src.write("a.env", &format!("T={}\n", ghp(41)));
+    src.commit("add");
+    for name in ["one", "two"] {
+        let bare = srv.join(format!("{name}.git"));
+        crate::support::repo::git_at(
+            d,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                src.path.to_str().unwrap(),
+                bare.to_str().unwrap(),
+            ],
+        );
+        crate::support::repo::git_at(&bare, &["update-server-info"]);
+    }
+    let (url, seen) = static_git_server(srv);
+    std::fs::write(d.join("list"), format!("{url}/one.git\n{url}/two.git\n")).unwrap();
+    assert_eq!(
+        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
+        0
+    );
+    let token = format!("ghp_{}", "Q".repeat(36));
+    let env = [
+        ("GITHUB_TOKEN", token.as_str()),
+        ("LEAKSCOPE_GITHUB_GIT_URL", url.as_str()),
+    ];
+    let (code, stdout, stderr) = org(
+        d,
+        &[
+            "scan",
+            "--manifest",
+            "m.jsonl",
+            "--cache",
+            "cache",
+            "-o",
+            "s.jsonl",
+        ],
+        &env,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let cov = coverage(&d.join("s.jsonl"));
+    assert_eq!(
+        cov.iter().filter(|c| c["status"] == "ok").count(),
+        2,
+        "{cov:?}"
+    );
+    let auth = seen.lock().unwrap().clone();
+    // As GitHub takes it over git's https: Basic, user `x-access-token`.
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"))
+    );
+    assert!(
+        !auth.is_empty() && auth.iter().all(|a| *a == expected),
+        "{auth:?}"
+    );
+    // Nothing written holds the token: outputs, the manifest, every file of the cache.
+    assert!(!stdout.contains(&token) && !stderr.contains(&token));
+    let mut stack = vec![d.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(&token), "the token is in {}", p.display());
+            assert!(
+                !text.contains(&expected[6..]),
+                "the encoded token is in {}",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_the_repositories_whose_record_was_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let _repos = repos(d, 3);
+    assert_eq!(
+        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
+        0
+    );
+    let scan = |out: &str| {
+        org(
+            d,
+            &[
+                "scan",
+                "--manifest",
+                "m.jsonl",
+                "--cache",
+                "cache",
+                "-o",
+                out,
+            ],
+            &[],
+        )
+    };
+    assert_eq!(scan("first.jsonl").0, 1);
+    // A run killed before the last repository's record was written: its record is absent.
+    let records: Vec<_> = std::fs::read_dir(d.join("cache/records"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    std::fs::remove_file(&records[0]).unwrap();
+    let (code, _, stderr) = scan("second.jsonl");
+    assert_eq!(code, 1, "{stderr}");
+    let cov = coverage(&d.join("second.jsonl"));
+    assert_eq!(cov.len(), 3);
+    assert_eq!(
+        cov.iter().filter(|c| c["incremental"] == false).count(),
+        1,
+        "{cov:?}"
+    );
+    assert_eq!(
+        cov.iter().filter(|c| c["blobs_read"] == 1).count(),
+        1,
+        "{cov:?}"
+    );
+}
