@@ -3,7 +3,7 @@
 //! is built at test time, most of it as raw loose objects written through libgit2's
 //! object database, so the shapes git's own porcelain refuses to make can be made.
 
-use crate::support::repo::Repo;
+use crate::support::repo::{git_at as git, Repo};
 use crate::support::tokens::ghp;
 
 use assert_cmd::Command;
@@ -196,29 +196,6 @@ fn a_git_bomb_of_ten_levels_is_scanned_and_its_token_reported_once() {
     );
     assert_redacted(&json, &stderr, &[&secret]);
     eprintln!("10-level git bomb scanned in {took:?}");
-}
-
-/// Runs git in `dir` with a fixed identity and no user or system config.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Alice Example")
-        .env("GIT_AUTHOR_EMAIL", "alice@example.test")
-        .env("GIT_COMMITTER_NAME", "Alice Example")
-        .env("GIT_COMMITTER_EMAIL", "alice@example.test")
-        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A repository whose one commit holds `secret`, packed by `git gc`; returns it and

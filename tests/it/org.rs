@@ -30,6 +30,20 @@ fn org(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String)
     )
 }
 
+/// `org plan --repos list -o m.jsonl` in `d`: its exit code.
+fn plan_list(d: &Path) -> i32 {
+    org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0
+}
+
+/// `org scan --manifest m.jsonl --cache CACHE -o OUT` in `d` with `env`.
+fn scan_all(d: &Path, cache: &str, out: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    org(
+        d,
+        &["scan", "--manifest", "m.jsonl", "--cache", cache, "-o", out],
+        env,
+    )
+}
+
 /// The JSON lines of `path`.
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -234,23 +248,8 @@ fn one_secret_in_three_repositories_is_one_incident_with_three_locations() {
         .map(|r| format!("{}\n", r.path.display()))
         .collect();
     std::fs::write(d.join("list"), list).unwrap();
-    assert_eq!(
-        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
-        0
-    );
-    org(
-        d,
-        &[
-            "scan",
-            "--manifest",
-            "m.jsonl",
-            "--cache",
-            "c",
-            "-o",
-            "s.jsonl",
-        ],
-        &[],
-    );
+    assert_eq!(plan_list(d), 0);
+    scan_all(d, "c", "s.jsonl", &[]);
     let (_, _, stderr) = org(
         d,
         &["merge", "s.jsonl", "--format", "json", "-o", "a.json"],
@@ -266,25 +265,8 @@ fn a_second_run_reads_only_the_new_objects_and_finds_the_new_token() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let repos = repos(d, 2);
-    assert_eq!(
-        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
-        0
-    );
-    let scan = |out: &str| {
-        org(
-            d,
-            &[
-                "scan",
-                "--manifest",
-                "m.jsonl",
-                "--cache",
-                "cache",
-                "-o",
-                out,
-            ],
-            &[],
-        )
-    };
+    assert_eq!(plan_list(d), 0);
+    let scan = |out: &str| scan_all(d, "cache", out, &[]);
     let (code, _, stderr) = scan("first.jsonl");
     assert_eq!(code, 1, "{stderr}");
     assert!(coverage(&d.join("first.jsonl"))
@@ -317,10 +299,7 @@ fn a_repository_that_cannot_be_cloned_is_recorded_as_failed_and_the_others_compl
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let _repos = repos(d, 2);
-    assert_eq!(
-        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
-        0
-    );
+    assert_eq!(plan_list(d), 0);
     // A manifest line whose repository is gone by the time the shard runs.
     let gone = d.join("no-such-repo").display().to_string();
     let mut manifest = std::fs::read_to_string(d.join("m.jsonl")).unwrap();
@@ -329,19 +308,7 @@ fn a_repository_that_cannot_be_cloned_is_recorded_as_failed_and_the_others_compl
     );
     manifest.push('\n');
     std::fs::write(d.join("m.jsonl"), manifest).unwrap();
-    let (code, _, stderr) = org(
-        d,
-        &[
-            "scan",
-            "--manifest",
-            "m.jsonl",
-            "--cache",
-            "c",
-            "-o",
-            "s.jsonl",
-        ],
-        &[],
-    );
+    let (code, _, stderr) = scan_all(d, "c", "s.jsonl", &[]);
     // As for `scan`: findings exit 1; nothing found but something unread exits 2.
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("1 failed"), "{stderr}");
@@ -379,19 +346,7 @@ fn a_shard_whose_only_repository_failed_does_not_pass_as_clean() {
     let gone = d.join("no-such-repo").display().to_string();
     let line = serde_json::json!({"id": gone, "full_name": "x/gone", "clone_url": gone});
     std::fs::write(d.join("m.jsonl"), format!("{line}\n")).unwrap();
-    let (code, _, stderr) = org(
-        d,
-        &[
-            "scan",
-            "--manifest",
-            "m.jsonl",
-            "--cache",
-            "c",
-            "-o",
-            "s.jsonl",
-        ],
-        &[],
-    );
+    let (code, _, stderr) = scan_all(d, "c", "s.jsonl", &[]);
     assert_eq!(code, 2, "{stderr}");
     let cov = coverage(&d.join("s.jsonl"));
     assert_eq!(cov[0]["status"], "failed", "{cov:?}");
@@ -476,28 +431,13 @@ fn repositories_over_http_get_the_token_in_a_header_and_no_output_or_cache_holds
     }
     let (url, seen) = static_git_server(srv);
     std::fs::write(d.join("list"), format!("{url}/one.git\n{url}/two.git\n")).unwrap();
-    assert_eq!(
-        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
-        0
-    );
+    assert_eq!(plan_list(d), 0);
     let token = format!("ghp_{}", "Q".repeat(36));
     let env = [
         ("GITHUB_TOKEN", token.as_str()),
         ("LEAKSCOPE_GITHUB_GIT_URL", url.as_str()),
     ];
-    let (code, stdout, stderr) = org(
-        d,
-        &[
-            "scan",
-            "--manifest",
-            "m.jsonl",
-            "--cache",
-            "cache",
-            "-o",
-            "s.jsonl",
-        ],
-        &env,
-    );
+    let (code, stdout, stderr) = scan_all(d, "cache", "s.jsonl", &env);
     assert_eq!(code, 1, "{stderr}");
     let cov = coverage(&d.join("s.jsonl"));
     assert_eq!(
@@ -539,25 +479,8 @@ fn an_interrupted_run_resumes_the_repositories_whose_record_was_not_written() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let _repos = repos(d, 3);
-    assert_eq!(
-        org(d, &["plan", "--repos", "list", "-o", "m.jsonl"], &[]).0,
-        0
-    );
-    let scan = |out: &str| {
-        org(
-            d,
-            &[
-                "scan",
-                "--manifest",
-                "m.jsonl",
-                "--cache",
-                "cache",
-                "-o",
-                out,
-            ],
-            &[],
-        )
-    };
+    assert_eq!(plan_list(d), 0);
+    let scan = |out: &str| scan_all(d, "cache", out, &[]);
     assert_eq!(scan("first.jsonl").0, 1);
     // A run killed before the last repository's record was written: its record is absent.
     let records: Vec<_> = std::fs::read_dir(d.join("cache/records"))
