@@ -9,6 +9,8 @@ use crate::matcher::{Matcher, RawMatch};
 use crate::rules::WINDOW_RADIUS;
 use std::io::Read;
 
+pub use crate::archive::Nest;
+
 /// The marker that suppresses a finding on its own line.
 pub const INLINE_ALLOW: &[u8] = b"leakscope:allow";
 
@@ -36,31 +38,191 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 
 /// Finds every secret in an in-memory blob.
 pub fn scan_bytes(matcher: &Matcher, bytes: &[u8], origin: Origin<'_>) -> Vec<Finding> {
-    let mut raw = Vec::new();
-    matcher.find(bytes, origin.path, &mut raw);
+    let mut found = Found::default();
+    found.search(matcher, bytes, origin.path);
     let mut lines = LineCounter::default();
-    raw.iter()
-        .map(|m| {
-            make_finding(
+    let mut out = Vec::new();
+    found.findings(
+        matcher,
+        bytes,
+        0,
+        bytes.len(),
+        &mut lines,
+        &Carried::default(),
+        origin,
+        &mut out,
+    );
+    out
+}
+
+/// What the matcher and the base64 decoder found in one buffer, reused across chunks.
+#[derive(Default)]
+struct Found {
+    raw: Vec<RawMatch>,
+    encoded_hits: Vec<usize>,
+    data_blocks: Vec<usize>,
+    decoded: Vec<crate::decode::Decoded>,
+    /// `raw` and the decoded secrets' encoded spans, by start: what every snippet of
+    /// the buffer redacts.
+    all: Vec<RawMatch>,
+}
+
+impl Found {
+    fn search(&mut self, matcher: &Matcher, bytes: &[u8], path: Option<&str>) {
+        self.raw.clear();
+        self.encoded_hits.clear();
+        self.data_blocks.clear();
+        self.decoded.clear();
+        self.all.clear();
+        matcher.find_all(
+            bytes,
+            path,
+            &mut self.raw,
+            &mut self.encoded_hits,
+            &mut self.data_blocks,
+        );
+        if !self.encoded_hits.is_empty() || !self.data_blocks.is_empty() {
+            crate::decode::find(
                 matcher,
                 bytes,
-                m,
-                &raw,
-                &mut lines,
-                &Carried::default(),
-                origin,
-            )
-        })
-        .collect()
+                path,
+                &self.encoded_hits,
+                &self.data_blocks,
+                0,
+                &mut self.decoded,
+            );
+            // A span of one line: a wrapped run's secret is shown where it starts, and
+            // the rest of its encoded text, on the lines below, is redacted there too.
+            for d in &mut self.decoded {
+                let span = d.start..d.end;
+                let mut pieces =
+                    bytes[span.clone()]
+                        .split(|&b| b == b'\n')
+                        .scan(d.start, |at, piece| {
+                            let start = *at;
+                            *at += piece.len() + 1;
+                            Some((start, start + piece.len()))
+                        });
+                if let Some((_, first_end)) = pieces.next() {
+                    d.end = first_end.max(d.start + 1).min(span.end);
+                }
+                self.all
+                    .extend(pieces.filter(|(a, b)| b > a).map(|(start, end)| RawMatch {
+                        rule: d.rule,
+                        start,
+                        end,
+                    }));
+            }
+            // One secret decoded twice (two hits in one run, or a nested level) is one.
+            self.decoded
+                .sort_by(|a, b| (a.start, &a.secret, a.rule).cmp(&(b.start, &b.secret, b.rule)));
+            self.decoded
+                .dedup_by(|a, b| a.start == b.start && a.secret == b.secret);
+        }
+        if self.decoded.is_empty() {
+            return;
+        }
+        self.all.extend_from_slice(&self.raw);
+        self.all.extend(self.decoded.iter().map(|d| RawMatch {
+            rule: d.rule,
+            start: d.start,
+            end: d.end,
+        }));
+        self.all.sort_by_key(|m| (m.start, m.end));
+    }
+
+    /// Findings for the matches starting in `from..until`, in order of position.
+    #[allow(clippy::too_many_arguments)]
+    fn findings(
+        &self,
+        matcher: &Matcher,
+        bytes: &[u8],
+        from: usize,
+        until: usize,
+        lines: &mut LineCounter,
+        carried: &Carried,
+        origin: Origin<'_>,
+        out: &mut Vec<Finding>,
+    ) {
+        let all = if self.all.is_empty() {
+            &self.raw
+        } else {
+            &self.all
+        };
+        let in_range = |start: usize| start >= from && start < until;
+        let mut decoded = self.decoded.iter().filter(|d| in_range(d.start)).peekable();
+        for m in self.raw.iter().filter(|m| in_range(m.start)) {
+            while let Some(d) = decoded.next_if(|d| d.start < m.start) {
+                out.push(decoded_finding(
+                    matcher, bytes, d, all, lines, carried, origin,
+                ));
+            }
+            out.push(make_finding(matcher, bytes, m, all, lines, carried, origin));
+        }
+        for d in decoded {
+            out.push(decoded_finding(
+                matcher, bytes, d, all, lines, carried, origin,
+            ));
+        }
+    }
+}
+
+/// A finding for a secret read through base64: placed at the encoded text, identified
+/// by the decoded secret.
+fn decoded_finding(
+    matcher: &Matcher,
+    bytes: &[u8],
+    d: &crate::decode::Decoded,
+    all: &[RawMatch],
+    lines: &mut LineCounter,
+    carried: &Carried,
+    origin: Origin<'_>,
+) -> Finding {
+    let m = RawMatch {
+        rule: d.rule,
+        start: d.start,
+        end: d.end,
+    };
+    let mut finding = make_finding(matcher, bytes, &m, all, lines, carried, origin);
+    finding.fingerprint = fingerprint(&finding.rule, &d.secret);
+    finding.secret = Secret::new(d.secret.clone());
+    finding.url_host.clone_from(&d.url_host);
+    finding.encoding = Some(crate::finding::Encoding::Base64);
+    finding
 }
 
 /// What streaming one reader gave.
 #[derive(Debug, Default)]
 pub struct StreamScan {
     pub findings: Vec<Finding>,
+    /// Bytes scanned: an archive's are those of its members, decompressed.
     pub bytes: u64,
     /// The content looked binary and was not scanned.
     pub binary: bool,
+    /// The content was an archive or compressed file, read member by member.
+    pub archive: bool,
+    /// Archive members scanned, and skipped as binary.
+    pub members: u64,
+    pub binary_members: u64,
+    /// What an archive held that was not read whole.
+    pub issues: Vec<crate::archive::Issue>,
+}
+
+impl StreamScan {
+    /// Adds what one archive member gave.
+    pub fn absorb(&mut self, member: StreamScan) {
+        if member.archive {
+            self.members += member.members;
+            self.binary_members += member.binary_members;
+        } else if member.binary {
+            self.binary_members += 1;
+        } else {
+            self.members += 1;
+        }
+        self.bytes += member.bytes;
+        self.findings.extend(member.findings);
+        self.issues.extend(member.issues);
+    }
 }
 
 /// What the findings in a buffer need to know of the bytes before it: the line number
@@ -85,7 +247,23 @@ pub fn scan_reader(
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<StreamScan> {
-    scan_chunks(matcher, reader, origin, buffer, true, CHUNK_SIZE)
+    let left = std::cell::Cell::new(matcher.archive_limits().max_decompressed);
+    let nest = Nest {
+        depth: 0,
+        left: &left,
+    };
+    scan_chunks(matcher, reader, origin, buffer, Some(nest), CHUNK_SIZE)
+}
+
+/// [`scan_reader`] for an archive member, `nest` deep.
+pub fn scan_nested(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+    nest: Nest<'_>,
+) -> std::io::Result<StreamScan> {
+    scan_chunks(matcher, reader, origin, buffer, Some(nest), CHUNK_SIZE)
 }
 
 /// [`scan_reader`] for text already known to be text (decoded UTF-16).
@@ -95,7 +273,7 @@ fn scan_text(
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<StreamScan> {
-    scan_chunks(matcher, reader, origin, buffer, false, CHUNK_SIZE)
+    scan_chunks(matcher, reader, origin, buffer, None, CHUNK_SIZE)
 }
 
 fn scan_chunks(
@@ -103,11 +281,11 @@ fn scan_chunks(
     reader: &mut dyn Read,
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
-    detect: bool,
+    detect: Option<Nest<'_>>,
     chunk: usize,
 ) -> std::io::Result<StreamScan> {
     let mut result = StreamScan::default();
-    let mut raw = Vec::new();
+    let mut found = Found::default();
     buffer.clear();
     let mut carried = Carried::default();
     // Matches starting before this offset were reported by the previous chunk.
@@ -117,8 +295,25 @@ fn scan_chunks(
         let filled_before = buffer.len();
         let eof = fill(reader, buffer, chunk + filled_before)?;
         result.bytes += (buffer.len() - filled_before) as u64;
-        if first_chunk {
-            first_chunk = false;
+        if let Some(nest) = first_chunk.take() {
+            if let Some(kind) = crate::archive::sniff(buffer) {
+                if nest.depth < matcher.archive_limits().max_depth {
+                    let mut result =
+                        crate::archive::scan(matcher, kind, reader, origin, buffer, nest)?;
+                    result.archive = true;
+                    return Ok(result);
+                }
+                result.binary = true;
+                result.issues.push(crate::archive::Issue {
+                    path: origin.path.unwrap_or("-").to_string(),
+                    kind: crate::archive::IssueKind::TooDeep,
+                    message: format!(
+                        "archive nested deeper than {} not opened (--max-archive-depth)",
+                        matcher.archive_limits().max_depth
+                    ),
+                });
+                return Ok(result);
+            }
             if let Some(big_endian) = utf16_bom(buffer) {
                 return scan_utf16(matcher, reader, origin, buffer, big_endian);
             }
@@ -132,17 +327,18 @@ fn scan_chunks(
         } else {
             buffer.len().saturating_sub(OVERLAP)
         };
-        raw.clear();
-        matcher.find(buffer, origin.path, &mut raw);
+        found.search(matcher, buffer, origin.path);
         let mut lines = LineCounter::default();
-        for m in raw
-            .iter()
-            .filter(|m| m.start >= reported_before && m.start < report_until)
-        {
-            result.findings.push(make_finding(
-                matcher, buffer, m, &raw, &mut lines, &carried, origin,
-            ));
-        }
+        found.findings(
+            matcher,
+            buffer,
+            reported_before,
+            report_until,
+            &mut lines,
+            &carried,
+            origin,
+            &mut result.findings,
+        );
         if eof {
             return Ok(result);
         }
@@ -392,6 +588,8 @@ fn make_finding(
         blob: None,
         suppressed: allowed.then_some(Suppression::InlineAllow),
         verdict: None,
+        confidence: rule.spec.confidence,
+        encoding: None,
     }
 }
 

@@ -251,6 +251,49 @@ pub struct Finding {
     pub suppressed: Option<Suppression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<crate::verdict::Verdict>,
+    /// How sure the rule is that this is a token: `low` for a bare token with no
+    /// context word (shown, but failing a gate only with `--fail-on low`).
+    #[serde(default, skip_serializing_if = "Confidence::is_high")]
+    pub confidence: Confidence,
+    /// How the secret was encoded where it was found (`base64`): the position is that
+    /// of the encoded text, the secret and fingerprint those of the decoded token, so
+    /// one secret is one incident whether it leaked plain or encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+}
+
+/// How sure a rule is that its match is a token (`confidence` in the rule file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// A checksum, a fixed prefix or a context word backs the match.
+    #[default]
+    High,
+    /// The token's shape alone (an Anaconda `xx-<uuid v4>` with no context word).
+    Low,
+}
+
+impl Confidence {
+    pub fn is_high(&self) -> bool {
+        *self == Confidence::High
+    }
+}
+
+/// An encoding a secret was read through before the matcher saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Standard or URL-safe base64 (Kubernetes `data:`, docker `auth`, `Basic`, ...),
+    /// possibly nested.
+    Base64,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+        }
+    }
 }
 
 impl Finding {

@@ -6,11 +6,13 @@
 //! [`rules`]' regexes and [`validators`]) → [`finding`] → [`verify`] (verdict) →
 //! [`report`]. [`lint`] checks token hygiene beside it.
 
+pub mod archive;
 pub mod baseline;
 pub mod blob;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod decode;
 pub mod finding;
 pub mod input;
 pub mod lint;

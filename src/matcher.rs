@@ -102,6 +102,11 @@ enum Trigger {
     PathOnly,
 }
 
+/// Pseudo rule indices in [`Literals::rules`]: a hit of the base64 form of a prefix or
+/// context word (decode the run around it), or of [`crate::decode::DATA_BLOCK`].
+const ENCODED: usize = usize::MAX;
+const DATA_BLOCK: usize = usize::MAX - 1;
+
 pub struct Matcher {
     rules: Vec<Rule>,
     /// Case-sensitive prefixes of the rules triggered by candidates.
@@ -116,6 +121,8 @@ pub struct Matcher {
     /// Rules without keywords, prefixes or shapes: they run on whole files whose path
     /// they match.
     path_only_rules: Vec<usize>,
+    /// How deep and how big archives are opened (the scan's flags).
+    archive_limits: crate::archive::Limits,
 }
 
 impl Matcher {
@@ -129,8 +136,25 @@ impl Matcher {
                 .enumerate()
                 .filter(move |(i, _)| triggers[*i] == t)
         };
+        // The base64 forms of every prefix long enough to have one, and of the rules'
+        // `encoded_keywords`, share the prefixes' SIMD search: decoding costs only where
+        // an encoded token can be.
+        let mut encoded: Vec<String> = Vec::new();
+        for rule in &rules {
+            let long_prefixes = rule.spec.prefixes.iter().filter(|p| p.len() >= 4);
+            for literal in long_prefixes.chain(&rule.spec.encoded_keywords) {
+                for form in crate::decode::encoded_literals(literal) {
+                    if !encoded.contains(&form) {
+                        encoded.push(form);
+                    }
+                }
+            }
+        }
+        let data_block = [crate::decode::DATA_BLOCK.to_string()];
         let prefixes = Literals::build(
-            with(Trigger::Candidates).map(|(i, r)| (i, r.spec.prefixes.as_slice())),
+            with(Trigger::Candidates)
+                .map(|(i, r)| (i, r.spec.prefixes.as_slice()))
+                .chain([(ENCODED, encoded.as_slice()), (DATA_BLOCK, &data_block[..])]),
             false,
         )?;
         let keywords = Literals::build(
@@ -167,7 +191,19 @@ impl Matcher {
             keywords,
             context,
             path_only_rules,
+            archive_limits: crate::archive::Limits::default(),
         })
+    }
+
+    /// The matcher with other archive limits (`--max-archive-depth`,
+    /// `--max-decompressed-size`).
+    pub fn with_archive_limits(mut self, limits: crate::archive::Limits) -> Matcher {
+        self.archive_limits = limits;
+        self
+    }
+
+    pub fn archive_limits(&self) -> crate::archive::Limits {
+        self.archive_limits
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -189,18 +225,54 @@ impl Matcher {
     /// Appends to `out` every secret in `haystack`, sorted by position. `path` decides
     /// which path-restricted rules apply (`None` for text with no path).
     pub fn find(&self, haystack: &[u8], path: Option<&str>, out: &mut Vec<RawMatch>) {
+        self.find_all(haystack, path, out, &mut Vec::new(), &mut Vec::new());
+    }
+
+    /// [`Matcher::find`], and also where base64 text may hold a token: `encoded` gets
+    /// the offsets of hits of an encoded prefix or context word, `data_blocks` those of
+    /// `data:` (see [`crate::decode`]). Both stay empty in almost every file.
+    pub fn find_all(
+        &self,
+        haystack: &[u8],
+        path: Option<&str>,
+        out: &mut Vec<RawMatch>,
+        encoded: &mut Vec<usize>,
+        data_blocks: &mut Vec<usize>,
+    ) {
         let first = out.len();
         let mut windows = Windows::default();
         if let Some(prefixes) = &self.prefixes {
             let mut hit = |pattern: usize, start: usize, end: usize| {
                 for &rule in &prefixes.rules[pattern] {
-                    self.open(rule, haystack, start, end, path, &mut windows, out);
+                    match rule {
+                        ENCODED => encoded.push(start),
+                        DATA_BLOCK => data_blocks.push(start),
+                        _ => self.open(rule, haystack, start, end, path, &mut windows, out),
+                    }
                 }
             };
             match &prefixes.packed {
                 Some(packed) => {
                     for m in packed.find_iter(haystack) {
-                        hit(m.pattern().as_usize(), m.start(), m.end());
+                        let (pattern, start, end) = (m.pattern().as_usize(), m.start(), m.end());
+                        let pseudo = prefixes.rules[pattern]
+                            .first()
+                            .is_some_and(|&r| r >= DATA_BLOCK);
+                        hit(pattern, start, end);
+                        if pseudo {
+                            // Leftmost hits do not overlap: a rule prefix starting inside
+                            // this hit (rare) must not be lost to it.
+                            let to = (end + 16).min(haystack.len());
+                            for inner in prefixes.automaton.find_overlapping_iter(
+                                aho_corasick::Input::new(haystack).range(start + 1..to),
+                            ) {
+                                if inner.start() < end
+                                    && prefixes.rules[inner.pattern().as_usize()][0] < DATA_BLOCK
+                                {
+                                    hit(inner.pattern().as_usize(), inner.start(), inner.end());
+                                }
+                            }
+                        }
                     }
                 }
                 None => {

@@ -155,6 +155,15 @@ pub struct RuleSpec {
     /// The context a bare token is tried in (rules that need a context word).
     #[serde(default)]
     pub bare_context: Option<BareContext>,
+    /// `low` for a rule that matches a token's shape alone: its findings are shown but
+    /// fail a gate only with `--fail-on low`.
+    #[serde(default)]
+    pub confidence: crate::finding::Confidence,
+    /// Literals (case-sensitive) whose base64 forms open a decoding window, for tokens
+    /// with no fixed prefix: a base64-encoded `ANACONDA_API_TOKEN=...` line. A rule's
+    /// `prefixes` of four bytes or more get theirs without being listed.
+    #[serde(default)]
+    pub encoded_keywords: Vec<String>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]

@@ -29,6 +29,8 @@ pub struct ScanArgs {
     /// the summary).
     #[arg(long, value_name = "SIZE", value_parser = values::parse_size, help_heading = "Working tree")]
     pub max_file_size: Option<u64>,
+    #[command(flatten, next_help_heading = "Archives")]
+    pub archives: ArchiveArgs,
     #[command(flatten, next_help_heading = "History")]
     pub git: GitArgs,
     #[command(flatten, next_help_heading = "Rules and config")]
@@ -46,6 +48,27 @@ pub struct ScanArgs {
     /// incomplete scan.
     #[arg(long)]
     pub allow_incomplete: bool,
+}
+
+/// How archives and compressed files are read (zip, tar, gzip, bzip2, xz, zstd).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ArchiveArgs {
+    /// Open archives nested this deep (an archive in an archive is 2; 0 opens none).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_archive_depth: usize,
+    /// Stop reading a file's archives after they decompressed SIZE in all (a zip bomb is
+    /// a counted skip, named in the notes).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = values::parse_size)]
+    pub max_decompressed_size: u64,
+}
+
+impl ArchiveArgs {
+    pub fn limits(&self) -> crate::archive::Limits {
+        crate::archive::Limits {
+            max_depth: self.max_archive_depth,
+            max_decompressed: self.max_decompressed_size,
+        }
+    }
 }
 
 /// Examples shown after `scan --help`.
@@ -95,7 +118,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     };
     let mut rules = args.rules.clone();
     rules.rule_paths.extend(config.rules.iter().cloned());
-    let matcher = rules.matcher()?;
+    let matcher = rules.matcher()?.with_archive_limits(args.archives.limits());
     let baseline_set = args.baselines.load()?;
     let progress = !crate::ui::quiet() && std::io::stderr().is_terminal();
     let stdin = args.paths.iter().any(|p| p.as_os_str() == STDIN_ARG);
@@ -227,8 +250,8 @@ pub fn finish(
     Ok(report)
 }
 
-/// The exit code of a finished scan: 1 when a finding counts (any, or only live ones
-/// with `--fail-on live`) unless `--exit-zero`, else 0.
+/// The exit code of a finished scan: 1 when a finding counts (any of high confidence,
+/// only live ones with `--fail-on live`, low-confidence ones too with `--fail-on low`) unless `--exit-zero`, else 0.
 pub fn exit_code(
     report: &Report,
     verify: &VerifyFlags,
@@ -236,8 +259,9 @@ pub fn exit_code(
     allow_incomplete: bool,
 ) -> i32 {
     let failing = match verify.fail_on {
-        FailOn::Any => report.summary.findings,
+        FailOn::Any => report.summary.findings - report.summary.low_confidence,
         FailOn::Live => report.summary.live.unwrap_or(0),
+        FailOn::Low => report.summary.findings,
     };
     if failing > 0 && !baselines.exit_zero {
         EXIT_FINDINGS
@@ -332,6 +356,7 @@ fn scan_stdin(matcher: &Matcher, max_size: Option<u64>, outcome: &mut ScanOutcom
         Ok(scanned) if max_size.is_some_and(|m| scanned.bytes > m) => {
             outcome.stats.skipped_too_large += 1;
         }
+        Ok(scanned) if scanned.archive => outcome.add_archive(scanned),
         Ok(scanned) if scanned.binary => outcome.stats.skipped_binary += 1,
         Ok(mut scanned) => {
             outcome.stats.files_scanned += 1;

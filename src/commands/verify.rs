@@ -368,6 +368,8 @@ fn recover_secrets(
             secret: Secret::new(""),
             suppressed: None,
             verdict: None,
+            confidence: Default::default(),
+            encoding: None,
             ..input
         };
         match result {

@@ -48,10 +48,16 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
             line.push_str(&format!(", {count} skipped ({what})"));
         }
     }
+    if s.low_confidence > 0 {
+        line.push_str(&format!(
+            ", {} of low confidence (not failing without --fail-on low)",
+            s.low_confidence
+        ));
+    }
     if s.errors > 0 {
         line.push_str(&format!(", {} unreadable", s.errors));
     }
-    let line = if s.findings > 0 {
+    let line = if s.findings > s.low_confidence {
         line.red().bold()
     } else {
         line.green()

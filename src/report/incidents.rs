@@ -222,6 +222,8 @@ mod tests {
             blob: None,
             suppressed: None,
             verdict: None,
+            confidence: Default::default(),
+            encoding: None,
             path_bytes: None,
             url_host: None,
         }

@@ -95,6 +95,10 @@ pub struct Summary {
     pub stats: Stats,
     /// Findings that count (not suppressed).
     pub findings: usize,
+    /// Of `findings`, those of low confidence (a token's shape alone): they fail a
+    /// gate only with `--fail-on low`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub low_confidence: usize,
     pub suppressed_inline: usize,
     pub suppressed_baseline: usize,
     /// Accepted by an `[[allow]]` entry of leakscope.toml.
@@ -105,6 +109,10 @@ pub struct Summary {
     pub live: Option<usize>,
     pub duration_ms: u64,
     pub notes: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A JSON report of `scan` or `verify` as written (`--format json`) and as read back by
@@ -167,6 +175,10 @@ impl Report {
     /// Recomputes the finding counters from the findings and errors.
     pub fn recount(&mut self) {
         self.summary.findings = self.active().count();
+        self.summary.low_confidence = self
+            .active()
+            .filter(|f| f.confidence == crate::finding::Confidence::Low)
+            .count();
         self.summary.suppressed_inline = self
             .findings
             .iter()

@@ -98,6 +98,8 @@ struct Shared<'a> {
     /// (blob index, findings made with the blob's first path)
     findings: Mutex<Vec<(u32, Vec<Finding>)>>,
     errors: Mutex<Vec<ScanError>>,
+    /// Archives in blobs not read whole (a limit reached): skips, named in the notes.
+    archive_skips: Mutex<Vec<String>>,
     blobs_read: AtomicU64,
     counters: Counters,
     progress: ProgressBar,
@@ -399,6 +401,7 @@ fn scan_repo(
         max_blob_size: args.max_blob_size.unwrap_or(DEFAULT_MAX_BLOB_SIZE),
         findings: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
+        archive_skips: Mutex::new(Vec::new()),
         blobs_read: AtomicU64::new(0),
         counters: Counters::default(),
         progress: bar,
@@ -440,10 +443,15 @@ fn scan_repo(
     let Shared {
         findings,
         errors,
+        archive_skips,
         blobs_read,
         counters,
         ..
     } = shared;
+    let mut archive_skips = archive_skips
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    archive_skips.sort();
     let blob_findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut blobs_read = blobs_read.into_inner();
@@ -499,6 +507,7 @@ fn scan_repo(
     errors.extend(repo_errors);
     outcome.errors = errors;
     outcome.notes.extend(walk.notes.iter().cloned());
+    outcome.notes.extend(archive_skips);
     outcome.notes.extend(repo_notes);
     if !walk.gitlinks.is_empty() && !args.submodules {
         let list: Vec<&str> = walk.gitlinks.iter().map(String::as_str).collect();
@@ -604,8 +613,7 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
             let scanned =
                 crate::blob::scan_reader(shared.matcher, &mut reader, origin, &mut buffer)
                     .map_err(|e| format!("cannot read blob: {e}"))?;
-            shared.counters.record(scanned.binary, scanned.bytes);
-            return Ok(scanned.findings);
+            return Ok(archive_scanned(shared, job, scanned));
         }
     }
     // Read once; the object is dropped as soon as it is scanned, and its bytes given
@@ -616,12 +624,40 @@ fn scan_one(shared: &Shared<'_>, repo: &Repository, job: &BlobJob) -> Result<Vec
         .map_err(|e| format!("cannot read blob: {}", e.message()))?;
     shared.blobs_read.fetch_add(1, Ordering::Relaxed);
     let data = object.data();
+    if let Some(scanned) = crate::archive::scan_blob(shared.matcher, data, origin) {
+        return Ok(archive_scanned(shared, job, scanned));
+    }
     let binary = looks_binary(data);
     shared.counters.record(binary, data.len() as u64);
     if binary {
         return Ok(Vec::new());
     }
     Ok(scan_bytes(shared.matcher, data, origin))
+}
+
+/// Counts a streamed blob (an archive's members too) and files what its archives could
+/// not read: errors name the blob and the member.
+fn archive_scanned(
+    shared: &Shared<'_>,
+    job: &BlobJob,
+    scanned: crate::blob::StreamScan,
+) -> Vec<Finding> {
+    shared.counters.record_scan(&scanned);
+    if !scanned.issues.is_empty() {
+        let (unreadable, mut skips) = crate::archive::sort_issues(scanned.issues);
+        let mut errors = shared.errors.lock().unwrap_or_else(|e| e.into_inner());
+        for mut e in unreadable {
+            e.object = Some(job.oid.to_string());
+            errors.push(e);
+        }
+        drop(errors);
+        shared
+            .archive_skips
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(&mut skips);
+    }
+    scanned.findings
 }
 
 fn read_blob(repo: &Repository, oid: Oid) -> Result<Vec<u8>, String> {

@@ -68,6 +68,17 @@ pub struct Stats {
     /// is read once, however many commits and paths share it.
     #[serde(skip_serializing_if = "is_zero")]
     pub blobs_read: u64,
+    /// Members of archives and compressed files scanned (their files count once in
+    /// `files_scanned`, their decompressed bytes in `bytes_scanned`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_members: u64,
+    /// Archive members skipped because their content looked binary.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_members_binary: u64,
+    /// Archives not read whole: past `--max-decompressed-size` or nested deeper than
+    /// `--max-archive-depth` (each named in the notes).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_archives: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -89,4 +100,21 @@ pub struct ScanOutcome {
     /// History and staged scans: the repository scanned (its working tree, or its git
     /// directory when bare), so verify and revoke can read secrets back from its blobs.
     pub repository: Option<std::path::PathBuf>,
+}
+
+impl ScanOutcome {
+    /// Counts an archive read whole in memory or from one stream (a staged file, stdin),
+    /// keeps its findings and files its issues: unreadable members are errors, limits
+    /// reached are skips named in the notes.
+    pub fn add_archive(&mut self, scanned: crate::blob::StreamScan) {
+        self.stats.files_scanned += 1;
+        self.stats.bytes_scanned += scanned.bytes;
+        self.stats.archive_members += scanned.members;
+        self.stats.archive_members_binary += scanned.binary_members;
+        let (mut errors, skips) = crate::archive::sort_issues(scanned.issues);
+        self.stats.skipped_archives += skips.len() as u64;
+        self.errors.append(&mut errors);
+        self.notes.extend(skips);
+        self.findings.extend(scanned.findings);
+    }
 }

@@ -108,16 +108,21 @@ pub fn scan_staged(
             }
         };
         let content = blob.content();
+        let origin = Origin {
+            path: Some(&path),
+            location: Location::Staged,
+        };
+        // An archive staged whole: every member is new.
+        if let Some(scanned) = crate::archive::scan_blob(matcher, content, origin) {
+            outcome.add_archive(scanned);
+            continue;
+        }
         if looks_binary(content) {
             outcome.stats.skipped_binary += 1;
             continue;
         }
         outcome.stats.files_scanned += 1;
         outcome.stats.bytes_scanned += content.len() as u64;
-        let origin = Origin {
-            path: Some(&path),
-            location: Location::Staged,
-        };
         let mut found = scan_bytes(matcher, content, origin);
         if found.is_empty() {
             continue;
@@ -217,6 +222,7 @@ fn scan_file(
             scan_reader(matcher, &mut file, origin, buffer).context("cannot read")
         });
     match result {
+        Ok(scanned) if scanned.archive => outcome.add_archive(scanned),
         Ok(scanned) if scanned.binary => outcome.stats.skipped_binary += 1,
         Ok(mut scanned) => {
             outcome.stats.files_scanned += 1;

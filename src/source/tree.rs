@@ -218,6 +218,7 @@ pub fn scan_tree(
 ) -> Result<ScanOutcome, RootError> {
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<ScanError>> = Mutex::new(Vec::new());
+    let archive_notes: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let counters = Counters::default();
     let spinner = options.progress.then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -242,16 +243,19 @@ pub fn scan_tree(
         BUFFER.with(|buffer| {
             let mut buffer = buffer.borrow_mut();
             match scan_file(matcher, &file, options, &mut buffer, &counters) {
-                Ok(mut found) if !found.is_empty() => {
-                    for f in &mut found {
-                        f.path_bytes.clone_from(&raw_path);
+                Ok((mut found, issues)) => {
+                    if !issues.is_empty() {
+                        let (mut unreadable, mut skips) = crate::archive::sort_issues(issues);
+                        lock(&errors).append(&mut unreadable);
+                        lock(&archive_notes).append(&mut skips);
                     }
-                    findings
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .append(&mut found);
+                    if !found.is_empty() {
+                        for f in &mut found {
+                            f.path_bytes.clone_from(&raw_path);
+                        }
+                        lock(&findings).append(&mut found);
+                    }
                 }
-                Ok(_) => {}
                 Err(message) => errors
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -281,7 +285,10 @@ pub fn scan_tree(
     errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     findings.sort_by_key(|f| f.sort_key());
-    let mut notes = Vec::new();
+    let mut notes = archive_notes
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    notes.sort();
     let stats = counters.into_stats();
     if stats.files_scanned == 0 {
         notes.push("no file was scanned".to_string());
@@ -304,6 +311,9 @@ pub struct Counters {
     pub too_large: AtomicU64,
     pub skipped_symlinks: AtomicU64,
     pub skipped_special: AtomicU64,
+    pub archive_members: AtomicU64,
+    pub archive_members_binary: AtomicU64,
+    pub skipped_archives: AtomicU64,
 }
 
 impl Counters {
@@ -317,6 +327,22 @@ impl Counters {
         }
     }
 
+    /// One streamed file or blob: [`Counters::record`], and its archive members.
+    pub fn record_scan(&self, scanned: &crate::blob::StreamScan) {
+        self.record(scanned.binary && !scanned.archive, scanned.bytes);
+        self.archive_members
+            .fetch_add(scanned.members, Ordering::Relaxed);
+        self.archive_members_binary
+            .fetch_add(scanned.binary_members, Ordering::Relaxed);
+        let skipped = scanned
+            .issues
+            .iter()
+            .filter(|i| i.kind != crate::archive::IssueKind::Unreadable)
+            .count();
+        self.skipped_archives
+            .fetch_add(skipped as u64, Ordering::Relaxed);
+    }
+
     pub fn into_stats(self) -> Stats {
         Stats {
             files_scanned: self.files.into_inner(),
@@ -325,6 +351,9 @@ impl Counters {
             skipped_too_large: self.too_large.into_inner(),
             skipped_symlinks: self.skipped_symlinks.into_inner(),
             skipped_special: self.skipped_special.into_inner(),
+            archive_members: self.archive_members.into_inner(),
+            archive_members_binary: self.archive_members_binary.into_inner(),
+            skipped_archives: self.skipped_archives.into_inner(),
             ..Stats::default()
         }
     }
@@ -351,7 +380,7 @@ fn scan_file(
     options: &TreeOptions,
     buffer: &mut Vec<u8>,
     counters: &Counters,
-) -> Result<Vec<Finding>, String> {
+) -> Result<(Vec<Finding>, Vec<crate::archive::Issue>), String> {
     let mut handle = std::fs::File::open(file.path).map_err(|e| format!("cannot open: {e}"))?;
     if let Some(limit) = options.max_file_size {
         let len = handle
@@ -360,7 +389,7 @@ fn scan_file(
             .len();
         if len > limit {
             counters.too_large.fetch_add(1, Ordering::Relaxed);
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
     }
     let origin = Origin {
@@ -369,6 +398,10 @@ fn scan_file(
     };
     let scanned = scan_reader(matcher, &mut handle, origin, buffer)
         .map_err(|e| format!("cannot read: {e}"))?;
-    counters.record(scanned.binary, scanned.bytes);
-    Ok(scanned.findings)
+    counters.record_scan(&scanned);
+    Ok((scanned.findings, scanned.issues))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

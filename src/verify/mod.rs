@@ -33,6 +33,8 @@ pub enum FailOn {
     Any,
     /// Only findings verified live.
     Live,
+    /// Any finding, low-confidence ones (a bare token shape with no context word) too.
+    Low,
 }
 
 /// Timeouts, retries and concurrency for provider API calls (scan --verify, verify,
@@ -409,6 +411,8 @@ mod tests {
             blob: None,
             suppressed: None,
             verdict: None,
+            confidence: Default::default(),
+            encoding: None,
         }
     }
 

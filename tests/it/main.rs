@@ -3,9 +3,11 @@
 
 mod support;
 
+mod archives;
 mod audit;
 mod ci;
 mod cli;
+mod encoded;
 mod git;
 mod hostile;
 mod hostile_git;
