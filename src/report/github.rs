@@ -108,6 +108,9 @@ pub fn finding_annotation(f: &Finding, show_secrets: bool) -> Annotation {
     if f.path.is_none() {
         message.push_str(" in a commit or tag message");
     }
+    if let Some(encoding) = f.encoding {
+        message.push_str(&format!(" (decoded from {})", encoding.as_str()));
+    }
     if let Some(v) = &f.verdict {
         message.push_str(&format!(" [{}]", v.describe()));
     }
@@ -115,8 +118,12 @@ pub fn finding_annotation(f: &Finding, show_secrets: bool) -> Annotation {
         ". Revoke it, then remove it; fingerprint {}",
         f.fingerprint
     ));
+    let level = match f.confidence {
+        crate::finding::Confidence::High => Level::Error,
+        crate::finding::Confidence::Low => Level::Warning,
+    };
     Annotation {
-        level: Level::Error,
+        level,
         file: f.path.clone(),
         line: Some(f.line),
         col: Some(f.column),

@@ -96,12 +96,20 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
             None => f.location.to_string(),
         },
     };
+    let mut tags = String::new();
+    if let Some(encoding) = f.encoding {
+        tags.push_str(&format!("  [decoded from {}]", encoding.as_str()));
+    }
+    if f.confidence == crate::finding::Confidence::Low {
+        tags.push_str("  [low confidence]");
+    }
     writeln!(
         out,
-        "{} {}  {}",
+        "{} {}  {}{}",
         place.bold(),
         esc(&f.rule).cyan(),
-        esc(&f.rule_name).dimmed()
+        esc(&f.rule_name).dimmed(),
+        tags.yellow()
     )?;
     let mut snippet = f.snippet.clone();
     if show_secrets {

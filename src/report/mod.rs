@@ -333,7 +333,7 @@ fn sarif_rule(rule: &Rule) -> sarif::SarifRule {
         short_description: spec.name.clone(),
         full_description: about.clone(),
         help_uri: spec.references.first().cloned(),
-        level: "error".into(),
+        level: sarif_level(spec.confidence).into(),
         help_text: format!(
             "{about}\n\nRevoke the token (leakscope revoke --input REPORT), issue a new one \
              with the least scope and keep it in a secret store; deleting the file does not \
@@ -371,6 +371,14 @@ pub fn found_message(f: &Finding, show_secrets: bool) -> String {
     message
 }
 
+/// A token is an error; a token's shape alone (low confidence) a warning.
+fn sarif_level(confidence: crate::finding::Confidence) -> &'static str {
+    match confidence {
+        crate::finding::Confidence::High => "error",
+        crate::finding::Confidence::Low => "warning",
+    }
+}
+
 fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
     let mut message = found_message(f, show_secrets);
     if let Some(v) = &f.verdict {
@@ -380,9 +388,12 @@ fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
     if let Some(c) = &f.commit {
         properties["commit"] = json!(c.commit);
     }
+    if let Some(encoding) = f.encoding {
+        properties["encoding"] = json!(encoding);
+    }
     sarif::SarifResult {
         rule_id: f.rule.clone(),
-        level: "error".into(),
+        level: sarif_level(f.confidence).into(),
         message,
         path: f.path.clone(),
         line: f.line,

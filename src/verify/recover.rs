@@ -120,7 +120,16 @@ impl<'m> Recoverer<'m> {
                 path,
                 location: crate::finding::Location::File,
             };
-            scan_bytes(self.matcher, &bytes, origin)
+            // An archive member (`ARCHIVE!member`): the archive is read and opened again,
+            // its members named as the report names them.
+            let archive = Origin {
+                path: path.and_then(|p| p.split_once('!').map(|(outer, _)| outer)),
+                ..origin
+            };
+            match crate::archive::scan_blob(self.matcher, &bytes, archive) {
+                Some(scanned) if archive.path.is_some() => scanned.findings,
+                _ => scan_bytes(self.matcher, &bytes, origin),
+            }
         });
         self.scanned.insert(key.to_string(), result.clone());
         result
@@ -131,7 +140,12 @@ impl<'m> Recoverer<'m> {
             Source::File(path) => {
                 // Only a regular file is read (a FIFO would hang, /dev/zero never end),
                 // and no more than the limit.
-                let full = self.root.join(path);
+                let mut full = self.root.join(path);
+                if !full.exists() {
+                    if let Some((outer, _)) = path.split_once('!') {
+                        full = self.root.join(outer);
+                    }
+                }
                 let file = crate::input::open_regular(&full)?;
                 let mut bytes = Vec::new();
                 file.take(MAX_READ + 1)

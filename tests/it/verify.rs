@@ -615,3 +615,50 @@ fn tokens_of_other_servers_are_not_sent_to_the_public_apis() {
     assert!(github.requests().is_empty());
     assert!(anaconda.requests().is_empty());
 }
+
+#[test]
+fn verify_input_recovers_secrets_from_archive_members_and_base64() {
+    use base64::Engine;
+    let github = FakeApi::start(|_, _| github_user_ok());
+    let zipped = github_token("ghp_", 21);
+    let encoded = github_token("ghp_", 22);
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(&mut out);
+        zip.start_file("conf/.env", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writeln!(zip, "GH_TOKEN={zipped}").unwrap();
+        zip.finish().unwrap();
+    }
+    std::fs::write(dir.path().join("bundle.zip"), out.into_inner()).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&encoded);
+    std::fs::write(
+        dir.path().join("secret.yaml"),
+        format!("kind: Secret\ndata:\n  token: {b64}\n"),
+    )
+    .unwrap();
+    let scan = Command::cargo_bin("leakscope")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "json", "-q"])
+        .output()
+        .unwrap();
+    std::fs::write(dir.path().join("findings.json"), &scan.stdout).unwrap();
+    let mut cmd = verify_cmd(&github.url, NOWHERE);
+    cmd.current_dir(dir.path());
+    let (code, report, text) = verify_json(cmd, &["--input", "findings.json"]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(verdict(&report, 0)["status"], "live", "{report}");
+    assert_eq!(verdict(&report, 1)["status"], "live", "{report}");
+    let mut sent: Vec<String> = github
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_string))
+        .collect();
+    sent.sort();
+    let mut want = vec![format!("token {zipped}"), format!("token {encoded}")];
+    want.sort();
+    assert_eq!(sent, want, "both real secrets were read back");
+}
