@@ -368,18 +368,46 @@ fn an_unreadable_file_is_reported_and_the_scan_goes_on() {
 
 #[cfg(unix)]
 #[test]
-fn a_permission_denied_file_is_reported_when_not_root() {
+fn a_permission_denied_file_is_reported() {
     use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let locked = dir.path().join("locked.txt");
     fs::write(&locked, ghp(13)).unwrap();
+    fs::write(dir.path().join("open.txt"), "nothing here\n").unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-    if fs::read(&locked).is_ok() {
-        // Running as root: permissions do not apply; the /proc test covers read errors.
-        return;
+    let root = fs::read(&locked).is_ok();
+    let mut binary = assert_cmd::cargo::cargo_bin("leakscope");
+    let bin_dir = tempfile::tempdir().unwrap();
+    if root {
+        // The binary's own directory may be closed to `nobody` (a checkout under /root).
+        fs::set_permissions(bin_dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = bin_dir.path().join("leakscope");
+        fs::copy(&binary, &copy).unwrap();
+        binary = copy;
     }
-    let (_, json) = scan_json(&["."], dir.path());
-    assert_eq!(json["errors"][0]["path"], "locked.txt");
+    let mut cmd = std::process::Command::new(binary);
+    cmd.current_dir(dir.path())
+        .args(["scan", ".", "--format", "json"]);
+    if root {
+        // Running as root, permissions do not apply to us: the scan runs as `nobody`,
+        // for whom they do (CI containers run as root).
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(json["errors"][0]["path"], "locked.txt", "{json}");
+    assert!(json["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ermission denied"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unreadable file fails the gate"
+    );
 }
 
 #[test]

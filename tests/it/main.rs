@@ -18,5 +18,6 @@ mod revoke;
 mod rules;
 mod rules_export;
 mod schema;
+mod snapshots;
 mod staged;
 mod verify;
