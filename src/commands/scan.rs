@@ -29,6 +29,10 @@ pub struct ScanArgs {
     /// the summary).
     #[arg(long, value_name = "SIZE", value_parser = values::parse_size, help_heading = "Working tree")]
     pub max_file_size: Option<u64>,
+    /// List each path left out with its reason (ignore rule, size, binary, link,
+    /// special file): in the JSON report's `skipped`, and in the human report.
+    #[arg(long, help_heading = "Working tree")]
+    pub explain_skips: bool,
     #[command(flatten, next_help_heading = "History")]
     pub git: GitArgs,
     #[command(flatten, next_help_heading = "Rules and config")]
@@ -103,10 +107,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         anyhow::bail!("-: standard input cannot be scanned with --git or --staged");
     }
     if (args.git.git || args.git.staged)
-        && (!args.walk.exclude.is_empty() || args.walk.follow || args.walk.no_ignore)
+        && (!args.walk.exclude.is_empty()
+            || args.walk.follow
+            || args.walk.no_ignore
+            || args.walk.respect_dot_ignore
+            || args.explain_skips)
     {
         anyhow::bail!(
-            "--exclude, --follow and --no-ignore apply to working-tree scans, not to --git or --staged"
+            "--exclude, --follow, --no-ignore, --respect-dot-ignore and --explain-skips apply to working-tree scans, not to --git or --staged"
         );
     }
     let mut outcome = if args.git.git {
@@ -131,6 +139,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         let mut options = TreeOptions {
             max_file_size: args.max_file_size,
             progress,
+            explain_skips: args.explain_skips,
             ..args.walk.tree_options()
         };
         options.exclude.extend(config.exclude.iter().cloned());
@@ -207,6 +216,10 @@ pub fn finish(
         &mut outcome.errors,
         &mut outcome.notes,
     );
+    // Skipped paths are file names from the scanned input, like any other path.
+    for skipped in &mut outcome.skipped {
+        skipped.path = redactor.text(&skipped.path);
+    }
     if let Some(path) = &baselines.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }
@@ -222,6 +235,7 @@ pub fn finish(
         errors: outcome.errors,
         meta,
         history: outcome.history,
+        skipped: outcome.skipped,
     };
     report.recount();
     Ok(report)

@@ -17,4 +17,5 @@ mod rules;
 mod rules_export;
 mod schema;
 mod staged;
+mod tree_skips;
 mod verify;
