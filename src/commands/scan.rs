@@ -181,6 +181,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let (mut out, options) = args.output.open()?;
     write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
+    // The human and JSON reports hold the list; the other formats have no place for it.
+    if !matches!(
+        options.format,
+        crate::report::Format::Human | crate::report::Format::Json
+    ) {
+        for skipped in &report.skipped {
+            eprintln!(
+                "leakscope: skipped: {} ({})",
+                crate::report::escape::terminal(&skipped.path),
+                skipped.reason.describe()
+            );
+        }
+    }
     Ok(exit_code(
         &report,
         &args.verify,
