@@ -667,3 +667,107 @@ fn is_not_found(err: &ignore::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::tree::{walk, Counters, TreeOptions};
+
+    fn write(root: &Path, path: &str, content: &str) {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    /// The files a walk of `root` yields (relative, sorted) and its skips.
+    fn walked(root: &Path, options: &TreeOptions) -> (Vec<String>, Vec<Skipped>, Counters) {
+        let counters = Counters::new(true);
+        let seen = Mutex::new(Vec::new());
+        let roots = [root.to_path_buf()];
+        let errors = walk(&roots, options, &counters, |file| {
+            let rel = file.path.strip_prefix(root).unwrap();
+            seen.lock()
+                .unwrap()
+                .push(rel.to_string_lossy().into_owned());
+        })
+        .unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        let skipped = counters.skips.take_list();
+        (seen, skipped, counters)
+    }
+
+    #[test]
+    fn the_deepest_ignore_file_decides_and_families_are_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, ".gitignore", "*.txt\n");
+        write(root, "keep/.gitignore", "!*.txt\n");
+        write(root, "keep/.leakscopeignore", "private.txt\n");
+        write(root, "a.txt", "");
+        write(root, "c.md", "");
+        write(root, "keep/b.txt", "");
+        write(root, "keep/private.txt", "");
+        let (seen, skipped, counters) = walked(root, &TreeOptions::default());
+        assert_eq!(
+            seen,
+            [
+                ".gitignore",
+                "c.md",
+                "keep/.gitignore",
+                "keep/.leakscopeignore",
+                "keep/b.txt"
+            ]
+        );
+        let reasons: Vec<SkipReason> = skipped.iter().map(|s| s.reason).collect();
+        assert_eq!(
+            reasons,
+            [SkipReason::Gitignore, SkipReason::Leakscopeignore],
+            "{skipped:?}"
+        );
+        let stats = counters.into_stats();
+        assert_eq!(
+            (stats.skipped_gitignore, stats.skipped_leakscopeignore),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn no_ignore_honours_no_file_but_exclude_still_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, ".gitignore", "*.txt\n");
+        write(root, ".leakscopeignore", "*.md\n");
+        write(root, "a.txt", "");
+        write(root, "b.md", "");
+        write(root, "gen/c.rs", "");
+        let options = TreeOptions {
+            no_ignore: true,
+            exclude: vec!["gen".into()],
+            ..TreeOptions::default()
+        };
+        let (seen, skipped, _) = walked(root, &options);
+        assert_eq!(seen, [".gitignore", ".leakscopeignore", "a.txt", "b.md"]);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].reason, SkipReason::ExcludeDir);
+        assert!(skipped[0].path.ends_with("gen/"), "{skipped:?}");
+    }
+
+    #[test]
+    fn reasons_are_kebab_case_and_new_counts_stay_out_of_old_reports() {
+        assert_eq!(
+            serde_json::to_value(SkipReason::GitignoreDir).unwrap(),
+            "gitignore-dir"
+        );
+        assert_eq!(
+            serde_json::to_value(SkipReason::DotIgnore).unwrap(),
+            "dot-ignore"
+        );
+        let stats = serde_json::to_value(crate::source::Stats::default()).unwrap();
+        assert!(stats.get("skipped_gitignore").is_none(), "{stats}");
+        let old: crate::source::Stats =
+            serde_json::from_str(r#"{"files_scanned": 2, "skipped_binary": 1}"#).unwrap();
+        assert_eq!((old.files_scanned, old.skipped_gitignore), (2, 0));
+    }
+}
