@@ -243,6 +243,17 @@ fn every_reason_is_counted_and_explained_with_redacted_paths() {
     );
     assert!(human.contains("1 skipped (--exclude)"), "{human}");
     assert!(!human.contains(&in_name), "{human}");
+
+    // Formats with no place for the list put it on stderr.
+    let (_, _, stderr) = run::leakscope_json(
+        root,
+        ["scan", "--format", "sarif"].iter().chain(args.iter()),
+    );
+    assert!(
+        stderr.contains("skipped: debug.log (untracked, matched by .gitignore)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&in_name), "{stderr}");
 }
 
 #[test]
