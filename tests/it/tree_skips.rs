@@ -272,3 +272,37 @@ fn a_skipped_name_with_control_characters_is_escaped_in_the_human_report() {
     assert!(human.contains("skipped: evil\\x1b[31m.log"), "{human}");
     assert!(!human.contains('\x1b'), "{human}");
 }
+
+#[test]
+fn lint_walks_by_the_same_rules() {
+    let repo = Repo::new();
+    let script = "#!/bin/sh\ngh auth login -s delete_repo\n";
+    repo.write(".gitignore", "scripts/\n");
+    repo.write("scripts/tracked.sh", script);
+    repo.write("README.md", "hi\n");
+    repo.commit("readme");
+    repo.git(&["add", "-f", "scripts/tracked.sh"]);
+    repo.commit("force-add a script");
+    repo.write("scripts/untracked.sh", script);
+    let (_, json, stderr) = run::leakscope_json(
+        &repo.path,
+        [
+            "lint",
+            ".",
+            "--format",
+            "json",
+            "--no-config",
+            "--fail-level",
+            "error",
+        ],
+    );
+    let linted: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stderr}{json:#}"))
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(linted.contains(&"scripts/tracked.sh"), "{json:#}");
+    assert!(!linted.contains(&"scripts/untracked.sh"), "{json:#}");
+    assert_eq!(json["summary"]["skipped_gitignore"], 1, "{json:#}");
+}
