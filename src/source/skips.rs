@@ -352,6 +352,8 @@ pub struct Rules {
     cache: Mutex<HashMap<PathBuf, Arc<Chain>>>,
     log: Arc<SkipLog>,
     errors: Mutex<Vec<ScanError>>,
+    /// Git's global excludes file, read once (`None` when absent or empty).
+    global: OnceLock<Option<Arc<Layer>>>,
 }
 
 static WALK_IDS: AtomicU64 = AtomicU64::new(1);
@@ -379,6 +381,7 @@ impl Rules {
             cache: Mutex::default(),
             log,
             errors: Mutex::default(),
+            global: OnceLock::new(),
         };
         if !no_ignore {
             for root in roots.iter().filter(|r| r.is_dir()) {
@@ -608,14 +611,17 @@ impl Rules {
                 repo_relative: true,
             }));
         }
-        let (global, _) = GitignoreBuilder::new("").build_global();
-        if !global.is_empty() {
-            layers.push(Arc::new(Layer {
-                matcher: global,
-                kind: SkipReason::GitExclude,
-                repo_relative: true,
-            }));
-        }
+        let global = self.global.get_or_init(|| {
+            let (global, _) = GitignoreBuilder::new("").build_global();
+            (!global.is_empty()).then(|| {
+                Arc::new(Layer {
+                    matcher: global,
+                    kind: SkipReason::GitExclude,
+                    repo_relative: true,
+                })
+            })
+        });
+        layers.extend(global.iter().cloned());
         layers
     }
 

@@ -12,10 +12,29 @@ use crate::support::tokens::ghp;
 use serde_json::Value;
 use std::path::Path;
 
-/// `leakscope scan --format json <args>` in `cwd`.
+/// `leakscope scan --format json <args>` in `cwd`, with a home of its own (no user's
+/// git config or global excludes file applies).
 fn scan(cwd: &Path, args: &[&str]) -> (i32, Value, String) {
-    let base = ["scan", "--quiet", "--format", "json"];
-    run::leakscope_json(cwd, base.iter().chain(args))
+    let home = tempfile::tempdir().unwrap();
+    scan_with_home(cwd, home.path(), args)
+}
+
+fn scan_with_home(cwd: &Path, home: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = assert_cmd::Command::cargo_bin("leakscope")
+        .unwrap()
+        .current_dir(cwd)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("GIT_CONFIG_GLOBAL")
+        .args(["scan", "--quiet", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn paths(json: &Value) -> Vec<String> {
@@ -117,6 +136,25 @@ fn git_exclude_is_honoured_for_untracked_files_and_counted_apart() {
     assert_eq!(
         skipped(&json),
         [("notes/mine.txt".to_string(), "git-exclude".to_string())]
+    );
+}
+
+#[test]
+fn the_global_excludes_file_skips_untracked_files_only() {
+    let repo = Repo::new();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join(".config/git");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("ignore"), "*.secret\n").unwrap();
+    repo.write("a.secret", &ghp(1361));
+    repo.commit("tracked");
+    repo.write("b.secret", &ghp(1362));
+    let (_, json, stderr) = scan_with_home(&repo.path, home.path(), &[".", "--explain-skips"]);
+    assert_eq!(paths(&json), ["a.secret"], "{stderr}{json:#}");
+    assert_eq!(json["summary"]["skipped_git_exclude"], 1, "{json:#}");
+    assert_eq!(
+        skipped(&json),
+        [("b.secret".to_string(), "git-exclude".to_string())]
     );
 }
 
