@@ -64,7 +64,7 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
     }
     if s.stats.skipped_ignored_dirs > 0 {
         line.push_str(&format!(
-            " ({} of them directories not entered)",
+            " (directories not entered: {})",
             s.stats.skipped_ignored_dirs
         ));
     }
