@@ -344,3 +344,30 @@ fn lint_walks_by_the_same_rules() {
     assert!(!linted.contains(&"scripts/untracked.sh"), "{json:#}");
     assert_eq!(json["summary"]["skipped_gitignore"], 1, "{json:#}");
 }
+
+#[test]
+fn a_nested_repository_has_its_own_index_and_ignore_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let outer = root.join("outer");
+    std::fs::create_dir(&outer).unwrap();
+    crate::support::repo::git_at(&outer, &["init", "-q", "-b", "main"]);
+    std::fs::write(outer.join(".gitignore"), "*.env\n").unwrap();
+    let inner = outer.join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    crate::support::repo::git_at(&inner, &["init", "-q", "-b", "main"]);
+    std::fs::write(inner.join(".gitignore"), "*.txt\n").unwrap();
+    // The outer .gitignore does not reach into the inner repository.
+    std::fs::write(inner.join("app.env"), ghp(1371)).unwrap();
+    std::fs::write(inner.join("notes.txt"), ghp(1372)).unwrap();
+    std::fs::write(outer.join("top.env"), ghp(1373)).unwrap();
+    let (_, json, stderr) = scan(root, &[".", "--explain-skips"]);
+    assert_eq!(paths(&json), ["outer/inner/app.env"], "{stderr}{json:#}");
+    assert_eq!(
+        skipped(&json),
+        [
+            ("outer/inner/notes.txt".to_string(), "gitignore".to_string()),
+            ("outer/top.env".to_string(), "gitignore".to_string()),
+        ]
+    );
+}
