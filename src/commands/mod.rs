@@ -88,9 +88,14 @@ impl OutputArgs {
 /// How a working tree is walked: flags shared by scan and lint.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct WalkArgs {
-    /// Also read files that .gitignore / .ignore would skip.
+    /// Honour no ignore file at all: also read untracked files that .gitignore, git's
+    /// excludes or .leakscopeignore match (.git/ is still never entered).
     #[arg(long)]
     pub no_ignore: bool,
+    /// Also skip what .ignore and .rgignore match (search-tool files; by default they
+    /// are not honoured, since they can hide committed secrets).
+    #[arg(long)]
+    pub respect_dot_ignore: bool,
     /// Follow symbolic links (loops are reported, not followed forever).
     #[arg(long, short = 'L')]
     pub follow: bool,
@@ -112,6 +117,7 @@ impl WalkArgs {
     pub fn tree_options(&self) -> TreeOptions {
         TreeOptions {
             no_ignore: self.no_ignore,
+            respect_dot_ignore: self.respect_dot_ignore,
             follow_links: self.follow,
             threads: self.threads(),
             exclude: self.exclude.clone(),

@@ -31,6 +31,10 @@ pub struct ScanArgs {
     pub max_file_size: Option<u64>,
     #[command(flatten, next_help_heading = "Archives")]
     pub archives: ArchiveArgs,
+    /// List each path left out with its reason (ignore rule, size, binary, link,
+    /// special file): in the JSON report's `skipped`, and in the human report.
+    #[arg(long, help_heading = "Working tree")]
+    pub explain_skips: bool,
     #[command(flatten, next_help_heading = "History")]
     pub git: GitArgs,
     #[command(flatten, next_help_heading = "Rules and config")]
@@ -126,10 +130,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         anyhow::bail!("-: standard input cannot be scanned with --git or --staged");
     }
     if (args.git.git || args.git.staged)
-        && (!args.walk.exclude.is_empty() || args.walk.follow || args.walk.no_ignore)
+        && (!args.walk.exclude.is_empty()
+            || args.walk.follow
+            || args.walk.no_ignore
+            || args.walk.respect_dot_ignore
+            || args.explain_skips)
     {
         anyhow::bail!(
-            "--exclude, --follow and --no-ignore apply to working-tree scans, not to --git or --staged"
+            "--exclude, --follow, --no-ignore, --respect-dot-ignore and --explain-skips apply to working-tree scans, not to --git or --staged"
         );
     }
     let mut outcome = if args.git.git {
@@ -154,6 +162,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         let mut options = TreeOptions {
             max_file_size: args.max_file_size,
             progress,
+            explain_skips: args.explain_skips,
             ..args.walk.tree_options()
         };
         options.exclude.extend(config.exclude.iter().cloned());
@@ -195,6 +204,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let (mut out, options) = args.output.open()?;
     write_report(&mut out, &report, matcher.rules(), options).context("cannot write the report")?;
     out.flush().context("cannot write the report")?;
+    // The human and JSON reports hold the list; the other formats have no place for it.
+    if !matches!(
+        options.format,
+        crate::report::Format::Human | crate::report::Format::Json
+    ) {
+        for skipped in &report.skipped {
+            eprintln!(
+                "leakscope: skipped: {} ({})",
+                crate::report::escape::terminal(&skipped.path),
+                skipped.reason.describe()
+            );
+        }
+    }
     Ok(exit_code(
         &report,
         &args.verify,
@@ -230,6 +252,10 @@ pub fn finish(
         &mut outcome.errors,
         &mut outcome.notes,
     );
+    // Skipped paths are file names from the scanned input, like any other path.
+    for skipped in &mut outcome.skipped {
+        skipped.path = redactor.text(&skipped.path);
+    }
     if let Some(path) = &baselines.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }
@@ -245,6 +271,7 @@ pub fn finish(
         errors: outcome.errors,
         meta,
         history: outcome.history,
+        skipped: outcome.skipped,
     };
     report.recount();
     Ok(report)

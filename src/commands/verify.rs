@@ -139,6 +139,7 @@ pub fn into_report(inputs: Inputs, started: Instant, checked: usize) -> Report {
             ..ScanMeta::default()
         },
         history: Default::default(),
+        skipped: Vec::new(),
     }
 }
 

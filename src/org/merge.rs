@@ -177,6 +177,7 @@ pub fn merge(paths: &[PathBuf], rules: &[crate::rules::Rule]) -> anyhow::Result<
         errors,
         meta,
         history,
+        skipped: Vec::new(),
     };
     report.recount();
     totals.findings = report.summary.findings;

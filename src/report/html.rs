@@ -131,6 +131,24 @@ fn header(page: &mut String, report: &Report, incidents: &[Incident], title: &st
         "<tr><th>Skipped</th><td>{} binary, {} too large, {} symlinks ({skipped} in all)</td></tr>",
         s.skipped_binary, s.skipped_too_large, s.skipped_symlinks
     );
+    let ignored = s.skipped_gitignore
+        + s.skipped_git_exclude
+        + s.skipped_leakscopeignore
+        + s.skipped_dot_ignore
+        + s.skipped_excluded;
+    if ignored > 0 {
+        let _ = write!(
+            page,
+            "<tr><th>Ignored</th><td>{} untracked by .gitignore, {} untracked by git's excludes, \
+             {} by .leakscopeignore, {} by .ignore, {} by --exclude; directories not entered: {}</td></tr>",
+            s.skipped_gitignore,
+            s.skipped_git_exclude,
+            s.skipped_leakscopeignore,
+            s.skipped_dot_ignore,
+            s.skipped_excluded,
+            s.skipped_ignored_dirs
+        );
+    }
     page.push_str("</table>");
     if !report.errors.is_empty() {
         page.push_str("<details class=\"errors\" open><summary>Could not be read</summary><ul>");

@@ -17,6 +17,15 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
         write_finding(out, f, options.show_secrets)?;
     }
     write_errors_and_notes(out, &report.errors, &report.summary.notes)?;
+    for skipped in &report.skipped {
+        writeln!(
+            out,
+            "{} {} ({})",
+            "skipped:".dimmed(),
+            esc(&skipped.path),
+            skipped.reason.describe()
+        )?;
+    }
     let s = &report.summary;
     // History scans count blobs, the rest files.
     let unit = if s.stats.commits_scanned > 0 {
@@ -43,10 +52,21 @@ pub fn write(out: &mut dyn Write, report: &Report, options: ReportOptions) -> st
         (s.stats.skipped_too_large, "too large"),
         (s.stats.skipped_symlinks, "symlinks not followed"),
         (s.stats.skipped_special, "FIFOs, devices or sockets"),
+        (s.stats.skipped_gitignore, "untracked, .gitignore"),
+        (s.stats.skipped_git_exclude, "untracked, git exclude"),
+        (s.stats.skipped_leakscopeignore, ".leakscopeignore"),
+        (s.stats.skipped_dot_ignore, ".ignore"),
+        (s.stats.skipped_excluded, "--exclude"),
     ] {
         if count > 0 {
             line.push_str(&format!(", {count} skipped ({what})"));
         }
+    }
+    if s.stats.skipped_ignored_dirs > 0 {
+        line.push_str(&format!(
+            " (directories not entered: {})",
+            s.stats.skipped_ignored_dirs
+        ));
     }
     if s.low_confidence > 0 {
         line.push_str(&format!(

@@ -14,6 +14,7 @@ pub mod sarif;
 
 use crate::finding::{Finding, Suppression};
 use crate::rules::Rule;
+use crate::source::skips::Skipped;
 use crate::source::{ScanError, Stats};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,10 @@ pub struct ReportDoc {
     /// What could not be read; the scan went on.
     #[serde(default)]
     pub errors: Vec<ScanError>,
+    /// With `--explain-skips`: each path a tree scan left out, and why (a directory not
+    /// entered ends with `/` and stands for everything under it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
 }
 
 /// The JSON Schema of [`ReportDoc`], for `leakscope schema`.
@@ -154,6 +159,8 @@ pub struct Report {
     pub meta: ScanMeta,
     /// History facts by fingerprint (history scans).
     pub history: std::collections::BTreeMap<String, crate::source::git_facts::SecretHistory>,
+    /// Paths left out, with `--explain-skips` (tree scans).
+    pub skipped: Vec<Skipped>,
 }
 
 impl Report {
@@ -244,7 +251,7 @@ pub fn write_report(
         Format::Human => human::write(out, report, options),
         Format::Github => github::write(out, report, options),
         Format::Json => {
-            let doc = json!({
+            let mut doc = json!({
                 "schema_version": SCHEMA_VERSION,
                 "scan": report.meta,
                 "findings": report.active().map(|f| finding_json(f, options.show_secrets)).collect::<Vec<_>>(),
@@ -252,6 +259,9 @@ pub fn write_report(
                 "summary": report.summary,
                 "errors": report.errors,
             });
+            if !report.skipped.is_empty() {
+                doc["skipped"] = json!(report.skipped);
+            }
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }

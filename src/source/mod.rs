@@ -8,6 +8,7 @@ pub mod git_facts;
 pub mod git_packs;
 pub mod git_refs;
 pub mod git_walk;
+pub mod skips;
 pub mod staged;
 pub mod tree;
 
@@ -61,6 +62,25 @@ pub struct Stats {
     /// FIFOs, devices and sockets met in a walked directory: never read (a FIFO can
     /// block forever, /dev/zero never ends).
     pub skipped_special: u64,
+    /// Untracked paths a `.gitignore` matches (a pruned directory counts once).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_gitignore: u64,
+    /// Untracked paths `.git/info/exclude` or git's global excludes file matches.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_git_exclude: u64,
+    /// Paths a `.leakscopeignore` matches, tracked or not.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_leakscopeignore: u64,
+    /// Paths `.ignore` or `.rgignore` matches (with `--respect-dot-ignore`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_dot_ignore: u64,
+    /// Paths `--exclude` (or `[scan] exclude`) matches.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_excluded: u64,
+    /// Of the ignored paths above, directories not entered (each counted once, the
+    /// files under it not at all).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped_ignored_dirs: u64,
     /// Commits walked (history scans only).
     #[serde(skip_serializing_if = "is_zero")]
     pub commits_scanned: u64,
@@ -100,6 +120,8 @@ pub struct ScanOutcome {
     /// History and staged scans: the repository scanned (its working tree, or its git
     /// directory when bare), so verify and revoke can read secrets back from its blobs.
     pub repository: Option<std::path::PathBuf>,
+    /// Tree scans with `--explain-skips`: each path left out, with its reason.
+    pub skipped: Vec<skips::Skipped>,
 }
 
 impl ScanOutcome {

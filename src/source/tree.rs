@@ -2,9 +2,13 @@
 //!
 //! Recall comes first. Hidden files (`.env`, `.condarc`) are scanned, `vendor/`, lock
 //! files and minified files are scanned, and binary files are recognised by content,
-//! not by name. Only `.git/` is never entered. `.gitignore`, `.ignore` and git's global
-//! excludes are honoured unless `--no-ignore`, as in ripgrep.
+//! not by name. Only `.git/` is never entered. What is left out is decided in
+//! [`super::skips`]: untracked files that `.gitignore`, `.git/info/exclude` or git's
+//! global excludes match, whatever `.leakscopeignore` matches, `.ignore`/`.rgignore`
+//! only with `--respect-dot-ignore`, nothing with `--no-ignore`; every skip is counted
+//! by reason, and listed with `--explain-skips`.
 
+use super::skips::{Rules, SkipLog, SkipReason};
 use super::{ScanError, ScanOutcome, Stats};
 use crate::blob::{scan_reader, Origin};
 use crate::finding::{Finding, Location};
@@ -12,12 +16,16 @@ use crate::matcher::Matcher;
 use ignore::{WalkBuilder, WalkState};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Default)]
 pub struct TreeOptions {
-    /// Also scan what .gitignore/.ignore would skip.
+    /// Honour no ignore file at all (`.git/` is still never entered).
     pub no_ignore: bool,
+    /// Also honour `.ignore` and `.rgignore` (search-tool files, not git's).
+    pub respect_dot_ignore: bool,
+    /// Keep each skipped path with its reason (`--explain-skips`), not only counts.
+    pub explain_skips: bool,
     /// Follow symbolic links (loops are detected and reported).
     pub follow_links: bool,
     /// Worker threads; 0 = one per core.
@@ -96,14 +104,16 @@ where
         .hidden(false)
         .follow_links(options.follow_links)
         .threads(options.threads)
-        .git_ignore(!options.no_ignore)
-        .git_global(!options.no_ignore)
-        .git_exclude(!options.no_ignore)
-        .ignore(!options.no_ignore)
-        .parents(!options.no_ignore)
-        .require_git(false)
-        .filter_entry(|entry| entry.file_name() != ".git");
-    if !options.exclude.is_empty() {
+        // Every ignore decision is ours (skips.rs), so that each skip is counted.
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .ignore(false)
+        .parents(false)
+        .require_git(false);
+    let exclude = if options.exclude.is_empty() {
+        None
+    } else {
         let mut overrides = ignore::overrides::OverrideBuilder::new(".");
         for glob in &options.exclude {
             overrides.add(&format!("!{glob}")).map_err(|e| RootError {
@@ -111,11 +121,20 @@ where
                 message: e.to_string(),
             })?;
         }
-        builder.overrides(overrides.build().map_err(|e| RootError {
+        Some(overrides.build().map_err(|e| RootError {
             path: "--exclude".into(),
             message: e.to_string(),
-        })?);
-    }
+        })?)
+    };
+    let rules = Arc::new(Rules::new(
+        roots,
+        options.no_ignore,
+        options.respect_dot_ignore,
+        exclude,
+        counters.skips.clone(),
+    ));
+    let filter = rules.clone();
+    builder.filter_entry(move |entry| filter.admit(entry));
     let errors = WalkErrors::default();
     builder.build_parallel().run(|| {
         Box::new(|entry| {
@@ -131,12 +150,12 @@ where
             };
             if file_type.is_symlink() {
                 // Only reached without --follow: the walker resolves links otherwise.
-                counters.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                counters.skip(SkipReason::Symlink, entry.path());
                 return WalkState::Continue;
             }
             if !file_type.is_file() {
                 if !file_type.is_dir() {
-                    counters.skipped_special.fetch_add(1, Ordering::Relaxed);
+                    counters.skip(SkipReason::Special, entry.path());
                 }
                 return WalkState::Continue;
             }
@@ -147,7 +166,9 @@ where
             WalkState::Continue
         })
     });
-    Ok(errors.0.into_inner().unwrap_or_else(|e| e.into_inner()))
+    let mut errors = errors.0.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.extend(rules.take_errors());
+    Ok(errors)
 }
 
 fn record_walk_error(errors: &WalkErrors, err: ignore::Error) {
@@ -219,7 +240,7 @@ pub fn scan_tree(
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<ScanError>> = Mutex::new(Vec::new());
     let archive_notes: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let counters = Counters::default();
+    let counters = Counters::new(options.explain_skips);
     let spinner = options.progress.then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -289,6 +310,7 @@ pub fn scan_tree(
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     notes.sort();
+    let skipped = counters.skips.take_list();
     let stats = counters.into_stats();
     if stats.files_scanned == 0 {
         notes.push("no file was scanned".to_string());
@@ -298,6 +320,7 @@ pub fn scan_tree(
         stats,
         errors,
         notes,
+        skipped,
         ..ScanOutcome::default()
     })
 }
@@ -314,9 +337,24 @@ pub struct Counters {
     pub archive_members: AtomicU64,
     pub archive_members_binary: AtomicU64,
     pub skipped_archives: AtomicU64,
+    /// Every skip of a tree walk, by reason (and by path with `--explain-skips`).
+    pub skips: Arc<SkipLog>,
 }
 
 impl Counters {
+    /// Counters that also keep each skipped path when `explain`.
+    pub fn new(explain: bool) -> Counters {
+        Counters {
+            skips: Arc::new(SkipLog::new(explain)),
+            ..Counters::default()
+        }
+    }
+
+    /// One path left out of a tree walk, for `reason`.
+    pub fn skip(&self, reason: SkipReason, path: &Path) {
+        self.skips.skip(reason, path);
+    }
+
     /// One file or blob read: counted as skipped-binary, or as scanned with its bytes.
     pub fn record(&self, binary: bool, bytes: u64) {
         if binary {
@@ -344,16 +382,34 @@ impl Counters {
     }
 
     pub fn into_stats(self) -> Stats {
+        use SkipReason::*;
+        let log = &self.skips;
+        let both = |file: SkipReason, dir: SkipReason| log.count(file) + log.count(dir);
         Stats {
             files_scanned: self.files.into_inner(),
             bytes_scanned: self.bytes.into_inner(),
-            skipped_binary: self.binary.into_inner(),
-            skipped_too_large: self.too_large.into_inner(),
-            skipped_symlinks: self.skipped_symlinks.into_inner(),
-            skipped_special: self.skipped_special.into_inner(),
             archive_members: self.archive_members.into_inner(),
             archive_members_binary: self.archive_members_binary.into_inner(),
             skipped_archives: self.skipped_archives.into_inner(),
+            skipped_binary: self.binary.into_inner() + log.count(Binary),
+            skipped_too_large: self.too_large.into_inner() + log.count(TooLarge),
+            skipped_symlinks: self.skipped_symlinks.into_inner() + log.count(Symlink),
+            skipped_special: self.skipped_special.into_inner() + log.count(Special),
+            skipped_gitignore: both(Gitignore, GitignoreDir),
+            skipped_git_exclude: both(GitExclude, GitExcludeDir),
+            skipped_leakscopeignore: both(Leakscopeignore, LeakscopeignoreDir),
+            skipped_dot_ignore: both(DotIgnore, DotIgnoreDir),
+            skipped_excluded: both(Exclude, ExcludeDir),
+            skipped_ignored_dirs: [
+                GitignoreDir,
+                GitExcludeDir,
+                LeakscopeignoreDir,
+                DotIgnoreDir,
+                ExcludeDir,
+            ]
+            .into_iter()
+            .map(|r| log.count(r))
+            .sum(),
             ..Stats::default()
         }
     }
@@ -388,7 +444,7 @@ fn scan_file(
             .map_err(|e| format!("cannot stat: {e}"))?
             .len();
         if len > limit {
-            counters.too_large.fetch_add(1, Ordering::Relaxed);
+            counters.skip(SkipReason::TooLarge, file.path);
             return Ok((Vec::new(), Vec::new()));
         }
     }
@@ -398,7 +454,11 @@ fn scan_file(
     };
     let scanned = scan_reader(matcher, &mut handle, origin, buffer)
         .map_err(|e| format!("cannot read: {e}"))?;
-    counters.record_scan(&scanned);
+    if scanned.binary && !scanned.archive {
+        counters.skip(SkipReason::Binary, file.path);
+    } else {
+        counters.record_scan(&scanned);
+    }
     Ok((scanned.findings, scanned.issues))
 }
 

@@ -263,6 +263,9 @@ fn gitignore_is_honoured_hidden_files_scanned_and_no_ignore_scans_all() {
     fs::write(root.join(".env"), format!("GH={}\n", ghp(7))).unwrap();
     let (code, json) = scan_json(&["."], root);
     assert_eq!(code, 1);
+    // .ignore is a search tool's file, honoured only when asked.
+    assert_eq!(paths(&json), [".env", "secret-notes.txt"]);
+    let (_, json) = scan_json(&[".", "--respect-dot-ignore"], root);
     assert_eq!(paths(&json), [".env"]);
     let (_, json) = scan_json(&[".", "--no-ignore"], root);
     let mut all = paths(&json);

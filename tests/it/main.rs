@@ -20,4 +20,5 @@ mod rules_export;
 mod schema;
 mod snapshots;
 mod staged;
+mod tree_skips;
 mod verify;
