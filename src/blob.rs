@@ -184,8 +184,8 @@ fn decoded_finding(
         end: d.end,
     };
     let mut finding = make_finding(matcher, bytes, &m, all, lines, carried, origin);
-    finding.fingerprint = fingerprint(&finding.rule, &d.secret);
-    finding.secret = Secret::new(d.secret.clone());
+    finding.fingerprint = fingerprint(&finding.rule, d.secret.expose());
+    finding.secret = d.secret.clone();
     finding.url_host.clone_from(&d.url_host);
     finding.encoding = Some(crate::finding::Encoding::Base64);
     finding

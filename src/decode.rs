@@ -64,7 +64,7 @@ pub struct Decoded {
     pub rule: usize,
     pub start: usize,
     pub end: usize,
-    pub secret: String,
+    pub secret: crate::finding::Secret,
     /// The `/t/` URL host around the secret in the decoded text (see
     /// [`crate::blob::url_host`]).
     pub url_host: Option<String>,
@@ -314,7 +314,7 @@ fn found_in(
             rule: m.rule,
             start,
             end,
-            secret: String::from_utf8_lossy(&decoded[m.start..m.end]).into_owned(),
+            secret: crate::finding::Secret::new(String::from_utf8_lossy(&decoded[m.start..m.end])),
             url_host: crate::blob::url_host(&decoded[line_start..m.start]),
         });
     }

@@ -8,7 +8,7 @@
 use super::scan::RulesFlag;
 use super::verify::{load_inputs, InputArgs};
 use super::{OutputArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
-use crate::finding::{redact, Finding};
+use crate::finding::Finding;
 use crate::report::escape::terminal as esc;
 use crate::report::Format;
 use crate::source::ScanError;
@@ -151,8 +151,9 @@ pub struct Target {
     pub recheck: Option<Verdict>,
     #[serde(skip)]
     check: Check,
+    /// The secret itself, for the provider's API: redacted in `Debug` like any other.
     #[serde(skip)]
-    value: String,
+    value: crate::finding::Secret,
 }
 
 pub fn run(args: RevokeArgs) -> anyhow::Result<i32> {
@@ -316,7 +317,7 @@ fn group(findings: &[Finding], show_secrets: bool) -> Vec<Target> {
             detail,
             recheck: None,
             check,
-            value: f.secret.expose().to_string(),
+            value: f.secret.clone(),
         });
     }
     targets
@@ -341,7 +342,7 @@ pub fn confirm(
         writeln!(
             out,
             "  {}  {}  owner {}, {}  via {}",
-            redact(&t.value),
+            t.value.redacted(),
             esc(&t.rule),
             esc(v.owner.as_deref().unwrap_or("unknown")),
             esc(&scopes),
@@ -371,7 +372,7 @@ fn revoke(
         .collect();
     let mut attempts: Vec<(usize, Attempt)> = Vec::new();
     for chunk in batch.chunks(provider::GITHUB_BATCH) {
-        let tokens: Vec<&str> = chunk.iter().map(|&i| targets[i].value.as_str()).collect();
+        let tokens: Vec<&str> = chunk.iter().map(|&i| targets[i].value.expose()).collect();
         let attempt = provider::github_credentials(verifier, &tokens);
         attempts.extend(chunk.iter().map(|&i| (i, attempt.clone())));
     }
@@ -380,7 +381,7 @@ fn revoke(
         .copied()
         .filter(|i| !batch.contains(i))
         .collect();
-    let jobs: Vec<(RevokeMethod, String)> = singles
+    let jobs: Vec<(RevokeMethod, crate::finding::Secret)> = singles
         .iter()
         .map(|&i| (method_for(targets[i].check), targets[i].value.clone()))
         .collect();
@@ -390,9 +391,9 @@ fn revoke(
             verifier.policy.concurrency,
             |(method, value)| match method {
                 RevokeMethod::GithubInstallation => {
-                    Some(provider::github_installation(verifier, value))
+                    Some(provider::github_installation(verifier, value.expose()))
                 }
-                RevokeMethod::AnacondaOrg => Some(provider::anaconda_org(verifier, value)),
+                RevokeMethod::AnacondaOrg => Some(provider::anaconda_org(verifier, value.expose())),
                 _ => None,
             },
         );
@@ -447,7 +448,7 @@ fn recheck(
         return Ok(());
     }
     std::thread::sleep(delay);
-    let jobs: Vec<(Check, String)> = accepted
+    let jobs: Vec<(Check, crate::finding::Secret)> = accepted
         .iter()
         .map(|&i| (targets[i].check, targets[i].value.clone()))
         .collect();
@@ -621,7 +622,7 @@ mod tests {
             detail: String::new(),
             recheck: None,
             check: Check::GithubUser,
-            value,
+            value: Secret::new(value),
         }
     }
 
@@ -635,7 +636,10 @@ mod tests {
         assert!(shown.contains("octo-example"));
         assert!(shown.contains("repo gist"));
         assert!(shown.contains("src/app.py:3"));
-        assert!(!shown.contains(&targets[0].value), "the prompt must redact");
+        assert!(
+            !shown.contains(targets[0].value.expose()),
+            "the prompt must redact"
+        );
         let mut sink = Vec::new();
         assert!(!confirm(&mut sink, &mut &b"\n"[..], &targets, &[0]).unwrap());
         assert!(!confirm(&mut sink, &mut &b"no\n"[..], &targets, &[0]).unwrap());

@@ -17,12 +17,11 @@ pub mod http;
 pub mod recover;
 pub mod revoke;
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Secret};
 pub use crate::verdict::{Verdict, VerdictStatus};
 use http::{Answer, Endpoints, Outcome, Policy};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+
 use std::time::Duration;
 
 /// When a scan fails the build.
@@ -237,47 +236,34 @@ impl Verifier {
 
     /// Checks each `(check, secret)` pair on at most `policy.concurrency` threads;
     /// verdicts come back in input order.
-    pub fn verify_all(&self, jobs: &[(Check, String)]) -> Vec<Verdict> {
+    pub fn verify_all(&self, jobs: &[(Check, Secret)]) -> Vec<Verdict> {
         run_pool(jobs, self.policy.concurrency, |(check, secret)| {
-            self.verify(*check, secret)
+            self.verify(*check, secret.expose())
         })
     }
 }
 
-/// Applies `work` to every item on a bounded pool of scoped threads; results in order.
+/// Applies `work` to every item on a pool of `workers` threads (rayon's, sized for
+/// network calls rather than cores); results in order.
 pub fn run_pool<T: Sync, R: Send>(
     items: &[T],
     workers: usize,
     work: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    use rayon::prelude::*;
     let workers = workers.clamp(1, items.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(index) else {
-                    break;
-                };
-                let result = work(item);
-                results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every item was processed"))
-        .collect()
+    match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
+        Ok(pool) => pool.install(|| items.par_iter().map(&work).collect()),
+        // No thread could be started: the work still gets done, one item at a time.
+        Err(_) => items.iter().map(work).collect(),
+    }
 }
 
 /// The distinct `(check, secret)` pairs of `findings` (suppressed findings and findings
 /// without a secret are left out), and for each finding the index of its pair.
-pub fn distinct_secrets(findings: &[Finding]) -> (Vec<(Check, String)>, Vec<Option<usize>>) {
-    let mut jobs: Vec<(Check, String)> = Vec::new();
-    let mut seen: HashMap<(Check, String), usize> = HashMap::new();
+pub fn distinct_secrets(findings: &[Finding]) -> (Vec<(Check, Secret)>, Vec<Option<usize>>) {
+    let mut jobs: Vec<(Check, Secret)> = Vec::new();
+    let mut seen: HashMap<(Check, Secret), usize> = HashMap::new();
     let mut index = Vec::with_capacity(findings.len());
     for f in findings {
         if f.is_suppressed() || f.secret.is_empty() {
@@ -285,7 +271,7 @@ pub fn distinct_secrets(findings: &[Finding]) -> (Vec<(Check, String)>, Vec<Opti
             continue;
         }
         let check = check_of(f);
-        let key = (check, f.secret.expose().to_string());
+        let key = (check, f.secret.clone());
         let i = *seen.entry(key.clone()).or_insert_with(|| {
             jobs.push(key);
             jobs.len() - 1
@@ -504,6 +490,7 @@ mod tests {
 
     #[test]
     fn pool_keeps_order_and_bounds_threads() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let items: Vec<usize> = (0..50).collect();
         let running = AtomicUsize::new(0);
         let peak = AtomicUsize::new(0);
