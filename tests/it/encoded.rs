@@ -56,8 +56,22 @@ fn base64_forms_are_found_at_the_encoded_text_with_the_decoded_fingerprint() {
     let conda = b64(&format!(
         "{env_lines}export ANACONDA_API_TOKEN={anaconda}\n"
     ));
+    // Two levels: a docker `auth` inside a Kubernetes `.dockerconfigjson` value.
+    let pull_secret = format!(
+        "kind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {}\n",
+        b64(&format!(
+            "{{\"auths\":{{\"ghcr.io\":{{\"auth\":\"{}\"}}}}}}",
+            b64(&format!("bot:{token}"))
+        ))
+    );
+    let npmrc = format!(
+        "//npm.pkg.github.com/:_auth={}\n",
+        b64(&format!("bot:{token}"))
+    );
     let (code, report, stderr, _dir) = scan(
         &[
+            ("pull-secret.yaml", pull_secret),
+            (".npmrc", npmrc),
             ("secret.yaml", manifest),
             ("config.json", docker),
             ("call.sh", curl),
@@ -93,7 +107,16 @@ fn base64_forms_are_found_at_the_encoded_text_with_the_decoded_fingerprint() {
     // One secret, one fingerprint, whether plain or encoded.
     let plain = &at("plain.env")[0];
     assert!(plain.get("encoding").is_none());
-    for f in [yaml[0], at("config.json")[0], at("call.sh")[0]] {
+    let nested = at("pull-secret.yaml");
+    assert_eq!(nested.len(), 1, "{nested:?}");
+    assert_eq!(nested[0]["line"], 4);
+    for f in [
+        yaml[0],
+        at("config.json")[0],
+        at("call.sh")[0],
+        at(".npmrc")[0],
+        nested[0],
+    ] {
         assert_eq!(f["fingerprint"], plain["fingerprint"]);
     }
     let incidents = report["secrets"].as_array().unwrap();
