@@ -25,8 +25,8 @@ use super::ci_summary;
 use super::scan::{exit_code, finish, RulesFlag};
 use super::{BaselineArgs, EXIT_CLEAN};
 use crate::report::{write_report, Format, ReportOptions};
-use crate::source::git::{self, GitArgs};
-use crate::source::git_walk::Selection;
+use crate::source::git::walk::Selection;
+use crate::source::git::{self, HistoryOptions};
 use crate::verify::VerifyFlags;
 use anyhow::{bail, Context};
 use git2::{Oid, Repository};
@@ -391,14 +391,13 @@ fn run_with_env(args: CiArgs, env: &Env) -> anyhow::Result<i32> {
     };
     let what = describe(&scope, hidden);
     say(&format!("{}: scanning {what}", plan.event));
-    let git_args = GitArgs {
-        git: true,
+    let history = HistoryOptions {
         max_blob_size: args.max_blob_size,
         threads: args.threads,
-        ..GitArgs::default()
+        ..HistoryOptions::default()
     };
     let mut outcome = match &selection {
-        Some(selection) => git::scan_selection(&matcher, &repo, selection, &git_args, false)?,
+        Some(selection) => git::scan_selection(&matcher, &repo, selection, &history, false)?,
         None => crate::source::ScanOutcome::default(),
     };
     if let Some(note) = ci_fetch::range_partial_note(&repo, &selection) {

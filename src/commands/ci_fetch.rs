@@ -12,7 +12,7 @@
 //! said on stderr. Without a remote, the report's notes say the scan is partial.
 
 use super::ci::Scope;
-use crate::source::git_walk::Selection;
+use crate::source::git::walk::Selection;
 use git2::{Oid, Repository};
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use crate::finding::Suppression;
 use crate::matcher::Matcher;
 use crate::report::{write_report, Report, ScanKind, ScanMeta, Summary};
 use crate::rules::RuleSet;
-use crate::source::git::GitArgs;
+use crate::source::git::HistoryOptions;
 use crate::source::tree::{scan_tree, TreeOptions};
 use crate::source::{git, staged, ScanError, ScanOutcome};
 use crate::verify::{FailOn, VerifyFlags};
@@ -52,6 +52,57 @@ pub struct ScanArgs {
     /// incomplete scan.
     #[arg(long)]
     pub allow_incomplete: bool,
+}
+
+/// Flags of `leakscope scan` for git sources.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GitArgs {
+    /// Scan every blob reachable from all refs of the repository at PATH.
+    #[arg(long)]
+    pub git: bool,
+    /// Scan only what the index adds relative to HEAD (the pre-commit case). File
+    /// arguments (as the pre-commit framework passes them) limit the check to those
+    /// files; a file that is not part of the staged change is scanned whole.
+    #[arg(long, conflicts_with = "git")]
+    pub staged: bool,
+    /// With --git: also scan objects no ref reaches (dangling commits, trees, blobs).
+    #[arg(long, requires = "git", conflicts_with_all = ["since", "range", "branch"])]
+    pub all_objects: bool,
+    /// With --git: only blobs introduced by commits not reachable from REV (e.g. the
+    /// commit your last audit covered).
+    #[arg(long, value_name = "REV", requires = "git", conflicts_with = "range")]
+    pub since: Option<String>,
+    /// With --git: only blobs introduced by the commits of A..B (reachable from B, not
+    /// from A), e.g. `origin/main..HEAD` for a pull request.
+    #[arg(long, value_name = "A..B", requires = "git")]
+    pub range: Option<String>,
+    /// With --git: only blobs introduced by commits on branch NAME (all of its history,
+    /// or since --since REV).
+    #[arg(long, value_name = "NAME", requires = "git", conflicts_with = "range")]
+    pub branch: Option<String>,
+    /// With --git: skip (and count) blobs larger than SIZE (bytes, or 512k, 10M, 1G)
+    /// [default: 256M].
+    #[arg(long, value_name = "SIZE", requires = "git",
+          value_parser = values::parse_size)]
+    pub max_blob_size: Option<u64>,
+    /// With --git: also scan the history of each checked-out submodule.
+    #[arg(long, requires = "git")]
+    pub submodules: bool,
+}
+
+impl GitArgs {
+    /// The history source's options; `threads` and the size limit come from other flags.
+    pub fn history(&self, threads: usize, max_file_size: Option<u64>) -> HistoryOptions {
+        HistoryOptions {
+            all_objects: self.all_objects,
+            since: self.since.clone(),
+            range: self.range.clone(),
+            branch: self.branch.clone(),
+            max_blob_size: self.max_blob_size.or(max_file_size),
+            submodules: self.submodules,
+            threads,
+        }
+    }
 }
 
 /// How archives and compressed files are read (zip, tar, gzip, bzip2, xz, zstd).
@@ -110,7 +161,7 @@ impl RulesFlag {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let started_at = crate::source::git_walk::rfc3339(crate::report::incidents::now(), 0);
+    let started_at = crate::source::git::commits::rfc3339(crate::report::incidents::now(), 0);
     let config = match args.config.locate(&args.paths)? {
         Some(file) => {
             // One file for both commands: lint's tables are checked here too.
@@ -145,12 +196,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             [one] => one.clone(),
             _ => anyhow::bail!("--git takes one repository path"),
         };
-        let mut git_args = args.git.clone();
-        git_args.threads = args.walk.threads();
-        if git_args.max_blob_size.is_none() {
-            git_args.max_blob_size = args.max_file_size;
-        }
-        git::scan_history(&matcher, &repo, &git_args, progress)?
+        let options = args.git.history(args.walk.threads(), args.max_file_size);
+        git::scan_history(&matcher, &repo, &options, progress)?
     } else if args.git.staged {
         // One directory: the repository to check. Files (what the pre-commit framework
         // passes): check those, in the repository around the current directory.

@@ -134,7 +134,7 @@ pub fn into_report(inputs: Inputs, started: Instant, checked: usize) -> Report {
         errors: inputs.errors,
         meta: ScanMeta {
             kind: ScanKind::Verify,
-            started: crate::source::git_walk::rfc3339(crate::report::incidents::now(), 0),
+            started: crate::source::git::commits::rfc3339(crate::report::incidents::now(), 0),
             version: env!("CARGO_PKG_VERSION").to_string(),
             ..ScanMeta::default()
         },

@@ -6,7 +6,7 @@
 
 use crate::finding::Finding;
 use crate::report::{Report, ScanKind, ScanMeta};
-use crate::source::git_facts::{CommitRef, SecretHistory};
+use crate::source::git::facts::{CommitRef, SecretHistory};
 use crate::source::ScanError;
 use anyhow::bail;
 use serde_json::Value;

@@ -9,8 +9,8 @@ use super::cache::{self, Cache, Record};
 use super::shard::Shard;
 use super::RepoEntry;
 use crate::matcher::Matcher;
-use crate::source::git::{self, GitArgs};
-use crate::source::git_walk::{self, Selection};
+use crate::source::git::walk::{self, Selection};
+use crate::source::git::{self, HistoryOptions};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -98,7 +98,7 @@ struct Context<'a> {
     cache: &'a Cache,
     rules_hash: String,
     auth: Auth,
-    git_args: GitArgs,
+    history: HistoryOptions,
 }
 
 /// The GitHub token and where it may go.
@@ -129,12 +129,11 @@ pub fn run(matcher: &Matcher, manifest: &[RepoEntry], options: &Options) -> anyh
             token: super::plan::github_token(),
             git_base: git_base.trim_end_matches('/').to_string(),
         },
-        git_args: GitArgs {
-            git: true,
+        history: HistoryOptions {
             // Parallelism comes from the clone jobs; one scan thread each past one job.
             threads: if options.jobs > 1 { 1 } else { 0 },
             max_blob_size: options.max_blob_size,
-            ..GitArgs::default()
+            ..HistoryOptions::default()
         },
     };
     let jobs = options.jobs.clamp(1, 64).min(mine.len().max(1));
@@ -296,8 +295,8 @@ fn scan_one(ctx: &Context, entry: &RepoEntry) -> RepoResult {
             )
         }
     };
-    let tips = git_walk::ref_tips(&repo);
-    let refs: BTreeMap<String, String> = crate::source::git_refs::read_refs(&repo)
+    let tips = walk::ref_tips(&repo);
+    let refs: BTreeMap<String, String> = crate::source::git::refs::read_refs(&repo)
         .refs
         .into_iter()
         .map(|(name, oid)| (name, oid.to_string()))
@@ -352,7 +351,7 @@ fn scan_one(ctx: &Context, entry: &RepoEntry) -> RepoResult {
     let mut history_lines = old_history;
     if let Some(selection) = selection {
         let mut outcome =
-            match git::scan_selection(ctx.matcher, &repo, &selection, &ctx.git_args, false) {
+            match git::scan_selection(ctx.matcher, &repo, &selection, &ctx.history, false) {
                 Ok(o) => o,
                 Err(e) => return fail(coverage, format!("cannot scan: {e:#}"), reusable),
             };
@@ -435,9 +434,9 @@ fn scan_one(ctx: &Context, entry: &RepoEntry) -> RepoResult {
 fn history_line(
     repository: &str,
     fingerprint: &str,
-    h: &crate::source::git_facts::SecretHistory,
+    h: &crate::source::git::facts::SecretHistory,
 ) -> Value {
-    let commit = |c: &Option<crate::source::git_facts::CommitRef>| {
+    let commit = |c: &Option<crate::source::git::facts::CommitRef>| {
         c.as_ref()
             .map(|c| json!({"commit": c.commit, "date": c.date, "seconds": c.seconds}))
     };

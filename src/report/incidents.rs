@@ -3,12 +3,12 @@
 //! Findings answer "where is a token in this text"; an audit needs "how many secrets
 //! leaked, which are still in HEAD, since when, and what do I do now". An incident
 //! gathers every finding of one fingerprint as its `locations`, the verdict once, and for
-//! history scans the facts [`crate::source::git_facts`] worked out: first and last
+//! history scans the facts [`crate::source::git::facts`] worked out: first and last
 //! commit, whether HEAD still holds it, where HEAD's line dropped it, which refs still
 //! reach it and for how long it has been exposed.
 
 use crate::finding::Finding;
-use crate::source::git_facts::SecretHistory;
+use crate::source::git::facts::SecretHistory;
 use crate::verify::Verdict;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -203,7 +203,7 @@ pub fn now() -> i64 {
 mod tests {
     use super::*;
     use crate::finding::{fingerprint, Secret};
-    use crate::source::git_facts::CommitRef;
+    use crate::source::git::facts::CommitRef;
 
     fn finding(secret: &str, path: &str) -> Finding {
         Finding {

@@ -77,7 +77,7 @@ impl ScanMeta {
             kind,
             targets,
             repository: None,
-            started: crate::source::git_walk::rfc3339(incidents::now(), 0),
+            started: crate::source::git::commits::rfc3339(incidents::now(), 0),
             version: env!("CARGO_PKG_VERSION").to_string(),
             rules: rules.iter().map(|r| r.spec.id.clone()).collect(),
         }
@@ -158,7 +158,7 @@ pub struct Report {
     pub errors: Vec<ScanError>,
     pub meta: ScanMeta,
     /// History facts by fingerprint (history scans).
-    pub history: std::collections::BTreeMap<String, crate::source::git_facts::SecretHistory>,
+    pub history: std::collections::BTreeMap<String, crate::source::git::facts::SecretHistory>,
     /// Paths left out, with `--explain-skips` (tree scans).
     pub skipped: Vec<Skipped>,
 }

@@ -3,11 +3,6 @@
 //! read, skipped and could not read, so nothing is lost silently.
 
 pub mod git;
-pub mod git_count;
-pub mod git_facts;
-pub mod git_packs;
-pub mod git_refs;
-pub mod git_walk;
 pub mod skips;
 pub mod staged;
 pub mod tree;
@@ -116,7 +111,7 @@ pub struct ScanOutcome {
     pub notes: Vec<String>,
     /// History scans: what the history says about each secret as a whole (where it is
     /// now, which refs still reach it), by fingerprint.
-    pub history: std::collections::BTreeMap<String, git_facts::SecretHistory>,
+    pub history: std::collections::BTreeMap<String, git::facts::SecretHistory>,
     /// History and staged scans: the repository scanned (its working tree, or its git
     /// directory when bare), so verify and revoke can read secrets back from its blobs.
     pub repository: Option<std::path::PathBuf>,

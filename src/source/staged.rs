@@ -132,7 +132,7 @@ pub fn scan_staged(
         if delta.status() == Delta::Modified {
             let old = delta.old_file();
             if old.mode() != git2::FileMode::Link && !old.id().is_zero() {
-                match super::git_walk::added_lines(&repo, old.id(), new.id()) {
+                match super::git::commits::added_lines(&repo, old.id(), new.id()) {
                     Ok(added) => found.retain(|f| added.contains(&f.line)),
                     Err(e) => outcome.errors.push(ScanError::at_path(
                         path.clone(),

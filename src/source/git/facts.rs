@@ -3,11 +3,11 @@
 //! the newest commit that still holds it and which refs still reach it.
 //!
 //! Everything comes from what the walk already has: the commits whose trees hold the
-//! secret's blobs (counted anyway for `other_commits`, see [`super::git_count`]) and the
+//! secret's blobs (counted anyway for `other_commits`, see [`super::count`]) and the
 //! parent links the walk recorded. Only the handful of commits named in the result are
 //! read again, for their dates; no tree is read twice.
 
-use super::git_walk::Walk;
+use super::walk::Walk;
 use git2::{Oid, Repository};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -193,7 +193,7 @@ fn commit_ref(repo: &Repository, oid: Oid) -> Option<CommitRef> {
     let when = commit.author().when();
     Some(CommitRef {
         commit: oid.to_string(),
-        date: super::git_walk::rfc3339(when.seconds(), when.offset_minutes()),
+        date: super::commits::rfc3339(when.seconds(), when.offset_minutes()),
         seconds: when.seconds(),
     })
 }

@@ -2,20 +2,28 @@
 //! and scanned exactly once, each finding named after the commit that introduced it.
 //!
 //! The work is split in three steps:
-//! 1. [`super::git_walk`] enumerates commits (all refs, oldest first; or only the commits
+//! 1. [`walk`] enumerates commits (all refs, oldest first; or only the commits
 //!    a `--range` / `--since` / `--branch` selects) and maps each distinct blob to the
 //!    oldest commit and path that carry it. Commit and tag messages are scanned there.
 //! 2. While the walk goes on, batches of newly discovered blobs go to a thread pool;
 //!    each worker opens its own `git2::Repository` (it is not `Sync`), reads each blob
 //!    once and runs the matcher over it.
-//! 3. For the few blobs that hold a secret, [`super::git_walk::count_occurrences`]
+//! 3. For the few blobs that hold a secret, [`super::walk::count_occurrences`]
 //!    counts the other commits and paths that carry them, and each finding gets its
 //!    [`CommitInfo`].
 
-use super::git_packs;
-use super::git_walk::{self, BlobEntry, Selection, Walk};
+pub mod commits;
+pub mod count;
+pub mod facts;
+pub mod ids;
+pub mod order;
+pub mod packs;
+pub mod paths;
+pub mod raw_tree;
+pub mod refs;
+pub mod walk;
+
 use super::tree::Counters;
-use super::{git_count, git_facts};
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, Origin};
 use crate::finding::{CommitInfo, Finding, Location};
@@ -29,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
+use walk::{BlobEntry, Selection, Walk};
 
 /// Blobs larger than this are skipped (and counted) unless `--max-blob-size` says otherwise.
 pub const DEFAULT_MAX_BLOB_SIZE: u64 = 256 << 20;
@@ -43,42 +52,22 @@ pub const IN_FLIGHT_BYTES: u64 = 256 << 20;
 /// enough that both cores stay busy while the walk is still discovering blobs.
 const BATCH: usize = 128;
 
-/// Flags of `leakscope scan` for git sources.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct GitArgs {
-    /// Scan every blob reachable from all refs of the repository at PATH.
-    #[arg(long)]
-    pub git: bool,
-    /// Scan only what the index adds relative to HEAD (the pre-commit case). File
-    /// arguments (as the pre-commit framework passes them) limit the check to those
-    /// files; a file that is not part of the staged change is scanned whole.
-    #[arg(long, conflicts_with = "git")]
-    pub staged: bool,
-    /// With --git: also scan objects no ref reaches (dangling commits, trees, blobs).
-    #[arg(long, requires = "git", conflicts_with_all = ["since", "range", "branch"])]
+/// How a history scan runs: the plain options `scan --git` (and `ci`, `org scan`) set.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Also scan objects no ref reaches (dangling commits, trees, blobs).
     pub all_objects: bool,
-    /// With --git: only blobs introduced by commits not reachable from REV (e.g. the
-    /// commit your last audit covered).
-    #[arg(long, value_name = "REV", requires = "git", conflicts_with = "range")]
+    /// Only blobs introduced by commits not reachable from this revision.
     pub since: Option<String>,
-    /// With --git: only blobs introduced by the commits of A..B (reachable from B, not
-    /// from A), e.g. `origin/main..HEAD` for a pull request.
-    #[arg(long, value_name = "A..B", requires = "git")]
+    /// Only blobs introduced by the commits of `A..B`.
     pub range: Option<String>,
-    /// With --git: only blobs introduced by commits on branch NAME (all of its history,
-    /// or since --since REV).
-    #[arg(long, value_name = "NAME", requires = "git", conflicts_with = "range")]
+    /// Only blobs introduced by commits on this branch.
     pub branch: Option<String>,
-    /// With --git: skip (and count) blobs larger than SIZE (bytes, or 512k, 10M, 1G)
-    /// [default: 256M].
-    #[arg(long, value_name = "SIZE", requires = "git",
-          value_parser = crate::commands::values::parse_size)]
+    /// Skip (and count) larger blobs; `None` is [`DEFAULT_MAX_BLOB_SIZE`].
     pub max_blob_size: Option<u64>,
-    /// With --git: also scan the history of each checked-out submodule.
-    #[arg(long, requires = "git")]
+    /// Also scan the history of each checked-out submodule.
     pub submodules: bool,
-    /// Worker threads (0 = one per core); set from `scan -j`.
-    #[arg(skip)]
+    /// Worker threads (0 = one per core).
     pub threads: usize,
 }
 
@@ -219,10 +208,10 @@ fn common_dir(git_dir: &Path) -> PathBuf {
 }
 
 /// Facts about the repository that change what a history scan can see, and damaged
-/// pack files (see [`git_packs`]).
+/// pack files (see [`packs`]).
 fn repository_checks(repo: &Repository) -> (Vec<ScanError>, Vec<String>) {
     let common = repo.commondir();
-    let errors = git_packs::check_packs(&common.join("objects"));
+    let errors = packs::check_packs(&common.join("objects"));
     let mut notes = Vec::new();
     let grafts = common.join("info/grafts");
     if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
@@ -258,7 +247,7 @@ fn repository_checks(repo: &Repository) -> (Vec<ScanError>, Vec<String>) {
 pub fn scan_history(
     matcher: &Matcher,
     repo_path: &Path,
-    args: &GitArgs,
+    args: &HistoryOptions,
     progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
     let repo = discover_repo(repo_path)?;
@@ -276,7 +265,7 @@ pub fn scan_selection(
     matcher: &Matcher,
     repo: &Repository,
     selection: &Selection,
-    args: &GitArgs,
+    args: &HistoryOptions,
     progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
     // Objects are checked by zlib's checksum as they are inflated; re-hashing every
@@ -316,7 +305,7 @@ pub fn scan_selection(
 /// not resolve is an error naming the flag and the revision (exit 2).
 fn select(
     repo: &Repository,
-    args: &GitArgs,
+    args: &HistoryOptions,
     errors: &mut Vec<ScanError>,
 ) -> anyhow::Result<Selection> {
     if let Some(range) = &args.range {
@@ -341,7 +330,7 @@ fn select(
     let tips = match &args.branch {
         Some(name) => vec![resolve_branch(repo, name)?],
         None => {
-            let tips = git_walk::ref_tips(repo);
+            let tips = walk::ref_tips(repo);
             errors.extend(tips.errors);
             tips.commits
         }
@@ -380,7 +369,7 @@ fn scan_repo(
     matcher: &Matcher,
     repo: &Repository,
     selection: &Selection,
-    args: &GitArgs,
+    args: &HistoryOptions,
     progress: bool,
     prefix: &str,
 ) -> anyhow::Result<ScanOutcome> {
@@ -422,7 +411,7 @@ fn scan_repo(
     let walk: Walk = pool.in_place_scope(|scope| {
         let mut batch: Vec<BlobJob> = Vec::with_capacity(BATCH);
         let shared = &shared;
-        let walk = git_walk::walk(repo, matcher, selection, |index, entry: &BlobEntry| {
+        let walk = walk::walk(repo, matcher, selection, |index, entry: &BlobEntry| {
             batch.push(BlobJob {
                 index,
                 oid: entry.oid,
@@ -687,7 +676,7 @@ fn attach_commits(
     extra: Vec<(u32, usize, Vec<Finding>)>,
     errors: &mut Vec<ScanError>,
     notes: &mut Vec<String>,
-) -> (Vec<Finding>, BTreeMap<String, git_facts::SecretHistory>) {
+) -> (Vec<Finding>, BTreeMap<String, facts::SecretHistory>) {
     // Every finding with its blob and the placement (commit, path) it was made at.
     let mut candidates: Vec<(u32, Option<u32>, Finding)> = Vec::new();
     let all = first
@@ -698,7 +687,7 @@ fn attach_commits(
         let entry = &walk.entries[index as usize];
         let placement = n.map_or(&entry.first, |n| &entry.extra[n]);
         if let Some(base) = placement.base {
-            match git_walk::added_lines(repo, base, entry.oid) {
+            match commits::added_lines(repo, base, entry.oid) {
                 Ok(added) => list.retain(|f| added.contains(&f.line)),
                 Err(e) => errors.push(ScanError::at_object(
                     entry.oid.to_string(),
@@ -763,8 +752,7 @@ fn attach_commits(
                 .collect()
         })
         .collect();
-    let counts =
-        git_count::count_occurrences(repo, Some(&walk.dag), &walk.trees, &targets, &members);
+    let counts = count::count_occurrences(repo, Some(&walk.dag), &walk.trees, &targets, &members);
     // The commits holding each secret, whatever its path: the incident's facts.
     let mut held: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for ((_, f, _), count) in groups.iter().zip(&counts) {
@@ -796,16 +784,16 @@ fn attach_commits(
         list.dedup();
     }
     let head_holds = head_holds_unvisited(repo, walk, &targets, &groups, &members);
-    let holders = git_facts::Holders {
+    let holders = facts::Holders {
         by_fingerprint: &held,
         head_holds: &|fp| head_holds.contains(fp),
     };
-    let history = git_facts::secret_histories(repo, walk, &holders);
+    let history = facts::secret_histories(repo, walk, &holders);
     let counted = counts.iter().filter(|c| c.counted).count();
     if counted > 0 {
         notes.push(format!(
             "{counted} secret(s) sit at more than {} paths of one tree: their paths were counted, not listed, and other_paths is the largest count in one commit",
-            git_count::PATHS_LISTED
+            count::PATHS_LISTED
         ));
     }
     let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
@@ -818,7 +806,7 @@ fn attach_commits(
             let info = infos
                 .entry(commit)
                 .or_insert_with(|| {
-                    git_walk::commit_info(repo, matcher, walk.commits[commit as usize])
+                    commits::commit_info(repo, matcher, walk.commits[commit as usize])
                 })
                 .clone()?;
             Some(CommitInfo {
@@ -849,7 +837,7 @@ fn head_holds_unvisited(
         return HashSet::new();
     }
     let counts =
-        git_count::count_occurrences(repo, Some(&walk.dag), &[head.tree_id()], targets, members);
+        count::count_occurrences(repo, Some(&walk.dag), &[head.tree_id()], targets, members);
     groups
         .iter()
         .zip(counts)
@@ -863,7 +851,7 @@ fn head_holds_unvisited(
 fn scan_submodules(
     matcher: &Matcher,
     repo: &Repository,
-    args: &GitArgs,
+    args: &HistoryOptions,
     progress: bool,
     outcome: &mut ScanOutcome,
 ) {

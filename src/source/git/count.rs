@@ -7,7 +7,8 @@
 //! the DAG is dropped and the trees are read again instead (from libgit2), only when
 //! there is something to count.
 
-use super::git_walk::{fnv, key, IdBuild, Key, MAX_TREE_DEPTH};
+use super::ids::{fnv, key, IdBuild, Key};
+use super::paths::MAX_TREE_DEPTH;
 use git2::{ObjectType, Oid, Repository};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
