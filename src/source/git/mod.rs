@@ -893,14 +893,7 @@ fn merge(into: &mut ScanOutcome, from: ScanOutcome) {
     into.errors.extend(from.errors);
     into.notes.extend(from.notes);
     into.history.extend(from.history);
-    let (a, b) = (&mut into.stats, from.stats);
-    a.files_scanned += b.files_scanned;
-    a.bytes_scanned += b.bytes_scanned;
-    a.skipped_binary += b.skipped_binary;
-    a.skipped_too_large += b.skipped_too_large;
-    a.skipped_symlinks += b.skipped_symlinks;
-    a.commits_scanned += b.commits_scanned;
-    a.blobs_read += b.blobs_read;
+    into.stats += from.stats;
 }
 
 #[cfg(test)]
