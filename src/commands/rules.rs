@@ -214,6 +214,14 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
         }
         for (i, example) in examples.iter().enumerate() {
             let found = scan_bytes(&matcher, example.as_bytes(), origin);
+            for f in found.iter().filter(|f| f.rule == id) {
+                if let Some(problem) = span_problem(f.secret.expose(), &spec.prefixes) {
+                    failures.push(format!(
+                        "{source}: rule {id}: example {}: the captured secret {problem}",
+                        i + 1
+                    ));
+                }
+            }
             if !found.iter().any(|f| f.rule == id) {
                 let others: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
                 failures.push(format!(
@@ -238,4 +246,26 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
         }
     }
     Ok(failures)
+}
+
+/// What is wrong with the span a rule captured as the secret, if anything: a token holds
+/// no whitespace or quote (a capture that runs past its token does), and a rule whose
+/// prefixes are the token's own (`ghp_`, not a URL's `/t/`) captures from the prefix.
+fn span_problem(secret: &str, prefixes: &[String]) -> Option<String> {
+    if secret.is_empty() {
+        return Some("is empty".into());
+    }
+    if let Some(c) = secret
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+    {
+        return Some(format!(
+            "holds {c:?}: the capture group runs past the token"
+        ));
+    }
+    let own: Vec<&String> = prefixes.iter().filter(|p| !p.contains('/')).collect();
+    if !own.is_empty() && !own.iter().any(|p| secret.starts_with(p.as_str())) {
+        return Some("does not start with the rule's prefix".into());
+    }
+    None
 }

@@ -109,6 +109,39 @@ negative_examples = ["thing_1234"]
 }
 
 #[test]
+fn a_capture_that_runs_past_its_token_is_reported() {
+    let mut set = RuleSet::builtin().unwrap();
+    let user = parse_rules(
+        r#"
+[[rule]]
+id = "user.greedy"
+name = "greedy capture"
+provider = "user"
+prefixes = ["tok_"]
+regex = '''key=("?tok_[0-9]{4}"?)'''
+examples = ['key="tok_1234"']
+negative_examples = ["key=tok_12"]
+
+[[rule]]
+id = "user.early"
+name = "capture before the prefix"
+provider = "user"
+prefixes = ["tok_"]
+regex = '''(x-tok_[0-9]{4})'''
+examples = ["x-tok_1234"]
+negative_examples = ["tok_1234"]
+"#,
+        "user.toml",
+    )
+    .unwrap();
+    set.rules.extend(user);
+    let failures = example_failures(set, &["user.toml".to_string()]).unwrap();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[0].contains("user.greedy: example 1: the captured secret holds '\"'"));
+    assert!(failures[1].contains("user.early: example 1: the captured secret does not start"));
+}
+
+#[test]
 fn rule_file_errors_name_file_rule_and_line() {
     let err = parse_rules("[[rule]]\nid = \"x\"\nname = 3\n", "bad.toml").unwrap_err();
     let text = err.to_string();
