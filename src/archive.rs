@@ -204,9 +204,7 @@ pub fn scan(
                     kind: IssueKind::TooLarge,
                     message: format!(
                         "not read past {} decompressed (--max-decompressed-size)",
-                        crate::report::human::human_bytes(
-                            matcher.archive_limits().max_decompressed
-                        )
+                        crate::ui::human_bytes(matcher.archive_limits().max_decompressed)
                     ),
                 });
                 Err(e)
@@ -290,7 +288,7 @@ pub fn scan(
                     kind: IssueKind::TooLarge,
                     message: format!(
                         "zip larger than {} not opened (--max-decompressed-size)",
-                        crate::report::human::human_bytes(cap)
+                        crate::ui::human_bytes(cap)
                     ),
                 });
                 return Ok(result);

@@ -85,6 +85,24 @@ impl<W: Write> Write for PipeSafe<W> {
     }
 }
 
+/// `1.9 KB`, `626.0 MB`: decimal units, one decimal, as the summaries print sizes.
+/// Here, not in `report`, so that sources can show progress without depending on a
+/// report writer.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

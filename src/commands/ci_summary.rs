@@ -65,7 +65,7 @@ pub fn markdown(report: &Report, event: &str, what: &str) -> String {
         "{event}: scanned {what}: {}, {} ({}).",
         plural(s.stats.commits_scanned as usize, "commit"),
         plural(s.stats.files_scanned as usize, "blob"),
-        crate::report::human::human_bytes(s.stats.bytes_scanned)
+        crate::ui::human_bytes(s.stats.bytes_scanned)
     );
     let suppressed = s.suppressed_inline + s.suppressed_baseline;
     if suppressed > 0 {

@@ -188,20 +188,7 @@ pub fn plural(n: usize, noun: &str) -> String {
     }
 }
 
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::ui::human_bytes;
 
 /// The incidents first, one block per secret (live ones first when verified): where it
 /// is now, since when, how many places, and what to do next, in words.

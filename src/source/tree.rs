@@ -286,10 +286,7 @@ pub fn scan_tree(
                 let files = counters.files.load(Ordering::Relaxed);
                 if files % 256 == 0 {
                     let bytes = counters.bytes.load(Ordering::Relaxed);
-                    bar.set_message(format!(
-                        "{files} files, {}",
-                        crate::report::human::human_bytes(bytes)
-                    ));
+                    bar.set_message(format!("{files} files, {}", crate::ui::human_bytes(bytes)));
                 }
             }
             // Do not keep a huge buffer alive after one huge file.
