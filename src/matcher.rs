@@ -136,13 +136,13 @@ impl Matcher {
                 .enumerate()
                 .filter(move |(i, _)| triggers[*i] == t)
         };
-        // The base64 forms of every prefix long enough to have one, and of the rules'
-        // `encoded_keywords`, share the prefixes' SIMD search: decoding costs only where
-        // an encoded token can be.
+        // The base64 forms of the rules' `encoded_keywords` share the prefixes' SIMD
+        // search: decoding costs only where an encoded token can be. The built-in rules
+        // keep the whole set at 32 literals or fewer, the most aho-corasick's slim Teddy
+        // takes (past that it builds fat Teddy, which searches half as fast).
         let mut encoded: Vec<String> = Vec::new();
         for rule in &rules {
-            let long_prefixes = rule.spec.prefixes.iter().filter(|p| p.len() >= 4);
-            for literal in long_prefixes.chain(&rule.spec.encoded_keywords) {
+            for literal in &rule.spec.encoded_keywords {
                 for form in crate::decode::encoded_literals(literal) {
                     if !encoded.contains(&form) {
                         encoded.push(form);
@@ -208,6 +208,12 @@ impl Matcher {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// How many distinct literals the case-sensitive SIMD search holds (rule prefixes,
+    /// encoded forms, `data:`).
+    pub fn prefix_literal_count(&self) -> usize {
+        self.prefixes.as_ref().map_or(0, |l| l.rules.len())
     }
 
     /// How many distinct literals the prefilters search for.

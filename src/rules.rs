@@ -159,9 +159,9 @@ pub struct RuleSpec {
     /// fail a gate only with `--fail-on low`.
     #[serde(default)]
     pub confidence: crate::finding::Confidence,
-    /// Literals (case-sensitive) whose base64 forms open a decoding window, for tokens
-    /// with no fixed prefix: a base64-encoded `ANACONDA_API_TOKEN=...` line. A rule's
-    /// `prefixes` of four bytes or more get theirs without being listed.
+    /// Literals (case-sensitive) whose base64 forms (at each byte alignment) join the
+    /// literal search and open a decoding window: a token's own prefix (`ghp_`), or a
+    /// context word for a token with none (`ANACONDA_`).
     #[serde(default)]
     pub encoded_keywords: Vec<String>,
     #[serde(default)]
