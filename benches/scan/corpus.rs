@@ -31,6 +31,8 @@ pub(crate) struct Truth {
     pub(crate) line: usize,
     pub(crate) kind: String,
     pub(crate) decoy: bool,
+    /// How the plant is stored: plain text, base64, in an archive ([`crate::extras`]).
+    pub(crate) via: &'static str,
 }
 
 pub(crate) struct Corpus {
@@ -40,6 +42,20 @@ pub(crate) struct Corpus {
     pub(crate) scanned_files: usize,
     pub(crate) scanned_bytes: u64,
     pub(crate) truth: Vec<Truth>,
+    /// Archives among the files: how many, their bytes on disk, their members' bytes.
+    pub(crate) archives: (u64, u64, u64),
+}
+
+pub(crate) fn project_names() -> Vec<String> {
+    (0..24)
+        .map(|i| {
+            format!(
+                "{}-{}",
+                IDENTS[(i * 7 + 3) % IDENTS.len()].replace('_', "-"),
+                TYPES[i % TYPES.len()].to_lowercase()
+            )
+        })
+        .collect()
 }
 
 pub(crate) fn plan_corpus(o: &Opts) -> Vec<FileSpec> {
@@ -48,15 +64,7 @@ pub(crate) fn plan_corpus(o: &Opts) -> Vec<FileSpec> {
     let mut specs: Vec<FileSpec> = Vec::new();
     let mut total = 0u64;
     let mut seen: HashSet<String> = HashSet::new();
-    let projects: Vec<String> = (0..24)
-        .map(|i| {
-            format!(
-                "{}-{}",
-                IDENTS[(i * 7 + 3) % IDENTS.len()].replace('_', "-"),
-                TYPES[i % TYPES.len()].to_lowercase()
-            )
-        })
-        .collect();
+    let projects = project_names();
     // Root .gitignore plus one per project; the ignored paths (build/, *.log) hold no tokens.
     specs.push(FileSpec {
         path: ".gitignore".into(),
@@ -259,6 +267,7 @@ pub(crate) fn gen_file(spec: &FileSpec, idx: usize, buf: &mut Vec<u8>) -> Vec<Tr
                 line,
                 kind: it.kind.to_string(),
                 decoy: it.decoy,
+                via: crate::extras::PLAIN,
             });
             next += 1;
         }
@@ -295,8 +304,10 @@ pub(crate) fn value_for(it: &Item, r: &mut Rng) -> (String, Option<bool>) {
 
 pub(crate) fn corpus_params(o: &Opts) -> String {
     format!(
-        "v{GEN_VERSION} seed={SEED:x} mb={} plants={}\n",
-        o.mb, o.plants
+        "v{GEN_VERSION} seed={SEED:x} mb={} plants={}{}\n",
+        o.mb,
+        o.plants,
+        if o.plain_only { " plain-only" } else { "" }
     )
 }
 
@@ -315,7 +326,7 @@ pub(crate) fn build_corpus(o: &Opts, base: &Path) -> Corpus {
                 .split_whitespace()
                 .filter_map(|x| x.parse().ok())
                 .collect();
-            if v.len() == 4 {
+            if v.len() == 7 {
                 println!("corpus: reusing {} ({})", root.display(), want.trim());
                 return Corpus {
                     root,
@@ -324,6 +335,7 @@ pub(crate) fn build_corpus(o: &Opts, base: &Path) -> Corpus {
                     scanned_files: v[2] as usize,
                     scanned_bytes: v[3],
                     truth: parse_truth(&t),
+                    archives: (v[4], v[5], v[6]),
                 };
             }
         }
@@ -375,40 +387,77 @@ pub(crate) fn build_corpus(o: &Opts, base: &Path) -> Corpus {
         sbytes += sb;
         sfiles += sf;
     }
+    // Archives and base64 plants (issue 13), from their own seed: the files above are
+    // the same bytes with or without them.
+    let extras = if o.plain_only {
+        Vec::new()
+    } else {
+        crate::extras::gen_extras(o, &project_names())
+    };
+    let mut archives = (0u64, 0u64, 0u64);
+    for f in &extras {
+        let p = root.join(&f.path);
+        fs::create_dir_all(p.parent().unwrap()).expect("mkdir");
+        assert!(!p.exists(), "extras path taken: {}", f.path);
+        fs::write(&p, &f.bytes).expect("write corpus file");
+        bytes += f.bytes.len() as u64;
+        sbytes += f.bytes.len() as u64;
+        sfiles += 1;
+        if f.archive {
+            archives.0 += 1;
+            archives.1 += f.bytes.len() as u64;
+            archives.2 += f.inner_bytes;
+        }
+    }
+    let files = specs.len() + extras.len();
+    truth.extend(extras.into_iter().flat_map(|f| f.truth));
     truth.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-    let mut tsv =
-        String::from("# path\tline\tkind\tclass (plant = must be found, decoy = must not)\n");
+    let dup = truth
+        .windows(2)
+        .filter(|w| w[0].path == w[1].path && w[0].line == w[1].line)
+        .count();
+    if dup > 0 {
+        println!("corpus: !! {dup} truth lines hold two items (scored as one)");
+    }
+    let mut tsv = String::from(
+        "# path\tline\tkind\tclass (plant = must be found, decoy = must not)\tvia (plain, base64, archive, archive+base64)\n",
+    );
     for t in &truth {
         let _ = writeln!(
             tsv,
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}",
             t.path,
             t.line,
             t.kind,
-            if t.decoy { "decoy" } else { "plant" }
+            if t.decoy { "decoy" } else { "plant" },
+            t.via
         );
     }
     fs::write(&truth_path, tsv).unwrap();
     fs::write(
         &stats_path,
-        format!("{} {} {} {}\n", specs.len(), bytes, sfiles, sbytes),
+        format!(
+            "{} {} {} {} {} {} {}\n",
+            files, bytes, sfiles, sbytes, archives.0, archives.1, archives.2
+        ),
     )
     .unwrap();
     fs::write(&params_path, &want).unwrap();
     println!(
         "corpus: generated {} files, {:.1} MB in {:.1}s at {}",
-        specs.len(),
+        files,
         bytes as f64 / 1e6,
         t0.elapsed().as_secs_f64(),
         root.display()
     );
     Corpus {
         root,
-        files: specs.len(),
+        files,
         bytes,
         scanned_files: sfiles,
         scanned_bytes: sbytes,
         truth,
+        archives,
     }
 }
 
@@ -417,11 +466,12 @@ pub(crate) fn parse_truth(t: &str) -> Vec<Truth> {
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f.len() == 4).then(|| Truth {
+            (f.len() == 4 || f.len() == 5).then(|| Truth {
                 path: f[0].to_string(),
                 line: f[1].parse().unwrap_or(0),
                 kind: f[2].to_string(),
                 decoy: f[3] == "decoy",
+                via: crate::extras::via_of(f.get(4).copied().unwrap_or("plain")),
             })
         })
         .collect()

@@ -430,6 +430,7 @@ pub(crate) fn bench_git(o: &Opts, target_dir: &Path) {
             line: t.line,
             kind: t.kind.clone(),
             decoy: t.decoy,
+            via: crate::extras::PLAIN,
         })
         .collect();
     let sc = score(&fs::read(&ls_out).unwrap_or_default(), &truth, &g.repo);

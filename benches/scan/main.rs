@@ -15,7 +15,9 @@
 //! Options (after `--`): `--git`, `--reps N` (timed runs per tool, median reported; one
 //! untimed warm-up run each precedes them), `--mb N` (corpus size), `--plants N` (planted
 //! tokens per kind), `--commits N` (git mode), `--regen` (rebuild the corpus even if the
-//! parameters match), `--stop-on-fail` (stop timing once a leakscope run fails).
+//! parameters match), `--stop-on-fail` (stop timing once a leakscope run fails),
+//! `--plain-only` (tree corpus without the archives and base64 plants of [`extras`]: the
+//! plain-text files alone, for plain-text speed).
 //! `LEAKSCOPE_BENCH_BIN=/path` replaces the leakscope binary (e.g. a stand-in while
 //! `scan` is unfinished); by default it is the release binary cargo builds for this bench
 //! (target/release/leakscope).
@@ -33,7 +35,12 @@
 //!    form and decoys that must not be reported. Ground truth is `truth.tsv` beside `tree/`.
 //!    Every planted token is random, generated here, and was never issued by GitHub or
 //!    Anaconda: the classic and fine-grained checksums are computed so they are
-//!    well-formed, nothing more. Never commit the corpus.
+//!    well-formed, nothing more. About 1.4 % of the bytes are archives (zip, jar, whl,
+//!    tgz, tar.gz, Helm chart tgz, one tgz > tar > zip nesting; about half hold plants)
+//!    and about 200 plants are in base64 (Kubernetes Secrets, docker `auth`, `Basic`
+//!    headers, encoded `.env` files) or archive members: [`extras`]. truth.tsv's fifth
+//!    column says which (plain, base64, archive, archive+base64); ripgrep cannot read
+//!    those, so its recall line counts them apart. Never commit the corpus.
 //! 2. Runs `leakscope scan tree --format json --exit-zero`, `rg -c --hidden -e REGEX tree`
 //!    (the regex a user would write for the same token forms, [`tree::RG_REGEX`]) and
 //!    `rg -c -F -i --hidden -e KW ... tree` (every rule keyword as a case-insensitive
@@ -55,10 +62,12 @@
 //!
 //! Modules: [`opts`] (arguments), [`rng`], [`tokens`] (planted tokens and decoys, with
 //! checksums from `leakscope::validators`), [`text`] (source-like filler), [`corpus`]
-//! (the working tree and its truth), [`git`] (the history corpus and its bench),
+//! (the working tree and its truth), [`extras`] (archives and base64 plants), [`git`]
+//! (the history corpus and its bench),
 //! [`measure`] (running and timing), [`score`] (recall), [`tree`] (the tree bench).
 
 mod corpus;
+mod extras;
 mod git;
 mod measure;
 mod opts;
@@ -74,7 +83,7 @@ use std::path::{Path, PathBuf};
 /// Seed of every generated corpus: the same parameters give the same bytes.
 pub(crate) const SEED: u64 = 0x1ea6_5c0f_e5ee_d001;
 /// Bumped when the generator changes, so a cached corpus is rebuilt.
-pub(crate) const GEN_VERSION: u32 = 4;
+pub(crate) const GEN_VERSION: u32 = 5;
 
 fn main() {
     let Some(o) = parse_opts() else { return };

@@ -8,6 +8,8 @@ pub(crate) struct Opts {
     pub(crate) commits: usize,
     pub(crate) regen: bool,
     pub(crate) stop_on_fail: bool,
+    /// Tree corpus without archives and base64 plants (the plain-text files alone).
+    pub(crate) plain_only: bool,
 }
 
 pub(crate) fn parse_opts() -> Option<Opts> {
@@ -24,6 +26,7 @@ pub(crate) fn parse_opts() -> Option<Opts> {
         commits: 4000,
         regen: false,
         stop_on_fail: false,
+        plain_only: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -41,6 +44,7 @@ pub(crate) fn parse_opts() -> Option<Opts> {
             "--commits" => o.commits = num("--commits").max(10) as usize,
             "--regen" => o.regen = true,
             "--stop-on-fail" => o.stop_on_fail = true,
+            "--plain-only" => o.plain_only = true,
             other => eprintln!("ignoring unknown argument {other:?}"),
         }
     }

@@ -9,6 +9,8 @@ pub(crate) struct Score {
     pub(crate) plants: usize,
     pub(crate) found: usize,
     pub(crate) per_kind: BTreeMap<String, (usize, usize)>,
+    /// (found, planted) by how the plant is stored (plain, base64, archive, ...).
+    pub(crate) per_via: BTreeMap<&'static str, (usize, usize)>,
     pub(crate) decoys: usize,
     pub(crate) decoy_hits: usize,
     pub(crate) decoy_kinds: BTreeMap<String, usize>,
@@ -42,6 +44,7 @@ pub(crate) fn score(json: &[u8], truth: &[Truth], root: &Path) -> Score {
         plants: 0,
         found: 0,
         per_kind: BTreeMap::new(),
+        per_via: BTreeMap::new(),
         decoys: 0,
         decoy_hits: 0,
         decoy_kinds: BTreeMap::new(),
@@ -61,6 +64,7 @@ pub(crate) fn score(json: &[u8], truth: &[Truth], root: &Path) -> Score {
         } else {
             sc.plants += 1;
             sc.per_kind.entry(t.kind.clone()).or_default().1 += 1;
+            sc.per_via.entry(t.via).or_default().1 += 1;
         }
     }
     let v: serde_json::Value = match serde_json::from_slice(json) {
@@ -106,6 +110,7 @@ pub(crate) fn score(json: &[u8], truth: &[Truth], root: &Path) -> Score {
         } else if hit[i] {
             sc.found += 1;
             sc.per_kind.get_mut(&t.kind).unwrap().0 += 1;
+            sc.per_via.get_mut(t.via).unwrap().0 += 1;
         } else if sc.missed_samples.len() < 8 {
             sc.missed_samples
                 .push(format!("{}:{} ({})", t.path, t.line, t.kind));
@@ -134,6 +139,13 @@ pub(crate) fn print_score(sc: &Score) {
         .map(|(k, (f, n))| format!("{k} {f}/{n}"))
         .collect();
     println!("    by kind: {}", parts.join(", "));
+    if sc.per_via.len() > 1 {
+        let parts: Vec<String> = crate::extras::VIAS
+            .iter()
+            .filter_map(|v| sc.per_via.get(v).map(|(f, n)| format!("{v} {f}/{n}")))
+            .collect();
+        println!("    by form: {}", parts.join(", "));
+    }
     println!(
         "  decoy false positives: {}/{} decoy lines reported{}",
         sc.decoy_hits,

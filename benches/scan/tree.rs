@@ -58,6 +58,18 @@ pub(crate) fn bench_tree(o: &Opts, target_dir: &Path) {
         c.truth.iter().filter(|t| !t.decoy).count(),
         c.truth.iter().filter(|t| t.decoy).count()
     );
+    let plants_via = |via: &str| c.truth.iter().filter(|t| !t.decoy && t.via == via).count();
+    println!(
+        "corpus: of the plants {} plain, {} base64 in text files, {} in archive members, {} base64 in archive members; {} archives, {:.1} MB on disk ({:.2}% of the scanned bytes) holding {:.1} MB of members",
+        plants_via(crate::extras::PLAIN),
+        plants_via(crate::extras::BASE64),
+        plants_via(crate::extras::ARCHIVE),
+        plants_via(crate::extras::ARCHIVE_BASE64),
+        c.archives.0,
+        c.archives.1 as f64 / 1e6,
+        100.0 * c.archives.1 as f64 / c.scanned_bytes.max(1) as f64,
+        c.archives.2 as f64 / 1e6
+    );
     let mut tools = vec![Tool {
         argv: vec![
             leakscope_bin(),
@@ -208,15 +220,24 @@ fn rg_recall(root: &Path, truth: &[crate::corpus::Truth]) {
             }
         }
     }
-    let found = |decoy: bool| {
-        let all: Vec<_> = truth.iter().filter(|t| t.decoy == decoy).collect();
+    let plain = crate::extras::PLAIN;
+    let found = |decoy: bool, in_plain: bool| {
+        let all: Vec<_> = truth
+            .iter()
+            .filter(|t| t.decoy == decoy && (t.via == plain) == in_plain)
+            .collect();
         let n = all
             .iter()
             .filter(|t| hit.contains(&(t.path.clone(), t.line)))
             .count();
         (n, all.len())
     };
-    let (tokens, total) = found(false);
-    let (decoys, decoy_total) = found(true);
-    println!("  rg REGEX for comparison: {tokens}/{total} planted tokens on a matched line, {decoys}/{decoy_total} decoys flagged");
+    let (tokens, total) = found(false, true);
+    let (decoys, decoy_total) = found(true, true);
+    let (enc, enc_total) = found(false, false);
+    let (enc_decoys, enc_decoy_total) = found(true, false);
+    println!(
+        "  rg REGEX for comparison: {tokens}/{total} plain-text planted tokens on a matched line, {decoys}/{decoy_total} plain-text decoys flagged; \
+         base64/archived plants (rg cannot read them): {enc}/{enc_total} tokens, {enc_decoys}/{enc_decoy_total} decoys"
+    );
 }
