@@ -20,7 +20,9 @@
 //! plain-text files alone, for plain-text speed).
 //! `LEAKSCOPE_BENCH_BIN=/path` replaces the leakscope binary (e.g. a stand-in while
 //! `scan` is unfinished); by default it is the release binary cargo builds for this bench
-//! (target/release/leakscope).
+//! (target/release/leakscope). `LEAKSCOPE_BENCH_BIN2=/path` adds a second leakscope
+//! binary to the tree bench's interleaved loop (before/after a change on one machine
+//! state), with its own recall.
 //!
 //! Needs `rg` (ripgrep; `apt-get install -y ripgrep`), `/usr/bin/time` (peak RSS, GNU time;
 //! `apt-get install -y time`) and, for `--git`, `git`.

@@ -83,6 +83,26 @@ pub(crate) fn bench_tree(o: &Opts, target_dir: &Path) {
         stats: Stats::new("leakscope scan --format json"),
         fresh_dir: None,
     }];
+    // A second leakscope binary (e.g. a build from before a change), timed in the same
+    // interleaved loop so both see the same machine: LEAKSCOPE_BENCH_BIN2=/path.
+    let second = std::env::var("LEAKSCOPE_BENCH_BIN2")
+        .ok()
+        .filter(|b| !b.is_empty());
+    if let Some(bin) = &second {
+        tools.push(Tool {
+            argv: vec![
+                bin.clone(),
+                "scan".into(),
+                root.clone(),
+                "--format".into(),
+                "json".into(),
+                "--exit-zero".into(),
+            ],
+            out: base.join("leakscope2.json"),
+            stats: Stats::new("leakscope (BIN2) --format json"),
+            fresh_dir: None,
+        });
+    }
     if rg_ok {
         let mut regex = strings(&["rg", "-c", "--hidden", "--no-messages", "-e", RG_REGEX]);
         regex.push(root.clone());
@@ -188,6 +208,19 @@ pub(crate) fn bench_tree(o: &Opts, target_dir: &Path) {
         &c.root,
     );
     print_score(&sc);
+    if let Some(t) = tools.iter().find(|t| t.stats.label.contains("BIN2")) {
+        println!("  leakscope (BIN2 = {}):", second.as_deref().unwrap_or(""));
+        let rss = t.stats.rss_kb as f64 / 1024.0;
+        println!("  BIN2 peak RSS {rss:.1} MB");
+        match &t.stats.failed {
+            Some(f) => println!("  !! BIN2 scan failed ({f}); recall not measured"),
+            None => print_score(&score(
+                &fs::read(&t.out).unwrap_or_default(),
+                &c.truth,
+                &c.root,
+            )),
+        }
+    }
     if rg_ok {
         rg_recall(&c.root, &c.truth);
     }
