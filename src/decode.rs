@@ -28,8 +28,56 @@ const REACH: usize = 2048;
 /// Shortest base64 run worth decoding: shorter than the shortest token's encoding.
 const MIN_RUN: usize = 16;
 
-/// The literal that opens a Kubernetes `data:` (or Helm/kustomize) block of base64 values.
+/// The line that opens a Kubernetes `data:` (or Helm/kustomize) block of base64 values.
 pub const DATA_BLOCK: &str = "data:";
+
+/// Whether the base64 run `start..end` is a whole line of a fixed-width wrapping (alone
+/// on its line, a multiple of 4 long): the run goes on at the next line.
+pub fn ends_wrapped_line(hay: &[u8], start: usize, end: usize) -> bool {
+    let line_start = start == 0 || hay[start - 1] == b'\n';
+    let at_eol = hay.get(end) == Some(&b'\n') || hay[end..].starts_with(b"\r\n");
+    line_start && at_eol && (end - start) % 4 == 0
+}
+
+/// When the base64 run at `start` is the value of a `key: value` line inside a `data:`
+/// block, the offset of that block's `data:`.
+pub fn data_block_above(hay: &[u8], start: usize) -> Option<usize> {
+    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+    let indent_of = |from: usize| {
+        hay[from..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()
+    };
+    let indent = indent_of(line_start);
+    let key = &hay[line_start + indent..start];
+    let key = key
+        .strip_suffix(b"\"")
+        .or(key.strip_suffix(b"'"))
+        .unwrap_or(key);
+    let key = key.trim_ascii_end().strip_suffix(b":")?;
+    if indent == 0 || key.is_empty() || !key.iter().all(|&b| is_b64(b) || b == b'.') {
+        return None;
+    }
+    // Up through the block's other keys (and blank lines) to a `data:` line less indented.
+    let mut end = line_start;
+    for _ in 0..512 {
+        let above_end = end.checked_sub(1)?;
+        let above = memchr::memrchr(b'\n', &hay[..above_end]).map_or(0, |i| i + 1);
+        let line = &hay[above..above_end];
+        let ind = indent_of(above);
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            end = above;
+            continue;
+        }
+        if ind < indent {
+            let body = line[ind..].trim_ascii_end();
+            return (body == DATA_BLOCK.as_bytes()).then_some(above + ind);
+        }
+        end = above;
+    }
+    None
+}
 
 /// The base64 forms of `literal` at each byte alignment, keeping only the characters
 /// the literal's bytes determine alone (a partial character depends on its neighbours).

@@ -20,10 +20,21 @@ pub enum Shape {
     Uuid,
     /// 48 ASCII letters or digits: Anaconda's repository tokens.
     Alnum48,
+    /// 52 characters of the standard base64 alphabet: the shortest encoding of a token
+    /// (39 bytes). Not a rule shape: the matcher's trigger for [`crate::decode`].
+    #[serde(skip)]
+    Base64,
 }
 
 /// A byte-class table: `CLASS[b]` says whether byte `b` belongs.
 type Class = [bool; 256];
+
+const fn base64_class() -> Class {
+    let mut table = class(false, false, true);
+    table[b'+' as usize] = true;
+    table[b'/' as usize] = true;
+    table
+}
 
 const fn class(hex: bool, dash: bool, alnum: bool) -> Class {
     let mut table = [false; 256];
@@ -41,6 +52,7 @@ const fn class(hex: bool, dash: bool, alnum: bool) -> Class {
 const HEX: Class = class(true, false, false);
 const HEX_DASH: Class = class(true, true, false);
 const ALNUM: Class = class(false, false, true);
+const BASE64: Class = base64_class();
 
 impl Shape {
     pub const ALL: [Shape; 3] = [Shape::Hex40, Shape::Uuid, Shape::Alnum48];
@@ -50,6 +62,7 @@ impl Shape {
             Shape::Hex40 => &HEX,
             Shape::Uuid => &HEX_DASH,
             Shape::Alnum48 => &ALNUM,
+            Shape::Base64 => &BASE64,
         }
     }
 
@@ -59,13 +72,56 @@ impl Shape {
             Shape::Hex40 => 40,
             Shape::Uuid => 36,
             Shape::Alnum48 => 48,
+            Shape::Base64 => 52,
         }
+    }
+
+    /// [`Shape::runs`] of [`Shape::Alnum48`] and of [`Shape::Base64`] in one pass: the
+    /// base64 class holds the alphanumerics, so every alphanumeric run of 48 lies in a
+    /// base64 run, which the same sampling (one byte in 48) finds. `alnum` gets the
+    /// alphanumeric runs of 48 or more, `base64` the base64 runs of 52 or more.
+    pub fn alnum_and_base64_runs(
+        haystack: &[u8],
+        mut alnum: impl FnMut(usize, usize),
+        mut base64: impl FnMut(usize, usize),
+    ) {
+        let n = Shape::Alnum48.min_len();
+        let base64_min = Shape::Base64.min_len();
+        Shape::Base64.runs_every(haystack, n, |start, end| {
+            // Most runs are a word or two: too short for either, and not walked again.
+            if end - start < n {
+                return;
+            }
+            if end - start >= base64_min {
+                base64(start, end);
+            }
+            let mut piece = start;
+            for i in start..=end {
+                if i == end || !ALNUM[haystack[i] as usize] {
+                    if i - piece >= n {
+                        alnum(piece, i);
+                    }
+                    piece = i + 1;
+                }
+            }
+        });
     }
 
     /// Calls `found(start, end)` for every maximal run of the class at least
     /// [`Shape::min_len`] long, in order.
     pub fn runs(self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
-        let (table, n) = (self.class(), self.min_len());
+        let n = self.min_len();
+        self.runs_every(haystack, n, |start, end| {
+            if end - start >= n {
+                found(start, end);
+            }
+        });
+    }
+
+    /// Every maximal run of the class that holds a sampled byte (one in `n`), in order:
+    /// each run of `n` or more is among them.
+    fn runs_every(self, haystack: &[u8], n: usize, mut found: impl FnMut(usize, usize)) {
+        let table = self.class();
         // No run starts before `floor`: the byte before it is known not to be in the class.
         let mut floor = 0;
         // Sample every n-th byte: a run of n or more bytes always holds a sampled one.
@@ -83,9 +139,7 @@ impl Shape {
             while end < haystack.len() && table[haystack[end] as usize] {
                 end += 1;
             }
-            if end - start >= n {
-                found(start, end);
-            }
+            found(start, end);
             // haystack[end] is not in the class: the next run starts after it, and if it
             // is long enough it holds byte end + n.
             floor = end + 1;
@@ -97,6 +151,23 @@ impl Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fused_pass_finds_the_alnum_runs_and_the_base64_runs() {
+        let mut text = Vec::new();
+        for i in 0..400u32 {
+            // Runs of every length up to 80, joined by `+`, `/`, spaces and newlines.
+            let len = (i * 37 % 81) as usize;
+            text.extend((0..len).map(|k| b"aZ9q"[(k + i as usize) % 4]));
+            text.push(b" +/\n"[i as usize % 4]);
+        }
+        let mut alnum = Vec::new();
+        let mut base64 = Vec::new();
+        Shape::alnum_and_base64_runs(&text, |s, e| alnum.push((s, e)), |s, e| base64.push((s, e)));
+        assert_eq!(alnum, runs(Shape::Alnum48, &text));
+        assert_eq!(base64, runs(Shape::Base64, &text));
+        assert!(!base64.is_empty() && !alnum.is_empty());
+    }
 
     fn runs(shape: Shape, text: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();

@@ -456,7 +456,7 @@ fn encoded_files(o: &Opts, r: &mut Rng, projects: &[String]) -> Vec<ExtraFile> {
                 if decoys_left > 0 && r.chance(0.5) {
                     decoys_left -= 1;
                     items.push(Item {
-                        kind: *r.pick(ENC_DECOYS),
+                        kind: ENC_DECOYS[r.below(ENC_DECOYS.len())],
                         decoy: true,
                     });
                 }
