@@ -273,6 +273,12 @@ impl Matcher {
                 continue;
             }
             shape.runs(haystack, |start, end| {
+                // A run of hex and dashes opens windows only if it holds a dashed UUID:
+                // most are hashes, and a rule with no context word (the bare shape)
+                // would run its regex on each.
+                if *shape == Shape::Uuid && !crate::shape::holds_uuid(&haystack[start..end]) {
+                    return;
+                }
                 for &rule in rules {
                     self.open(rule, haystack, start, end, path, &mut windows, out);
                 }

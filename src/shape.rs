@@ -148,9 +148,35 @@ impl Shape {
     }
 }
 
+/// Whether a run of hex digits and dashes holds a UUID's dashes where a UUID has them
+/// (8-4-4-4-12). The rules' regexes check the rest.
+pub fn holds_uuid(run: &[u8]) -> bool {
+    memchr::memchr_iter(b'-', run).any(|dash| {
+        dash >= 8
+            && run.len() >= dash + 28
+            && !run[dash - 8..dash].contains(&b'-')
+            && run[dash + 5] == b'-'
+            && run[dash + 10] == b'-'
+            && run[dash + 15] == b'-'
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uuid_is_told_from_a_hash() {
+        assert!(holds_uuid(b"1b4e28ba-2fa1-41d2-883f-0016d3cca427"));
+        assert!(holds_uuid(
+            b"ab-1b4e28ba-2fa1-41d2-883f-0016d3cca427"[3..].as_ref()
+        ));
+        assert!(!holds_uuid(
+            b"9f3c2a71e0b84d56c1a7e3f09b2d4c8e71a05f3b9f3c2a71"
+        ));
+        assert!(!holds_uuid(b"1b4e28ba-2fa1-41d2-883f0016d3cca427aaaa"));
+        assert!(!holds_uuid(b"1b4e28ba-2fa1-41d2-883f-0016d3c"));
+    }
 
     #[test]
     fn the_fused_pass_finds_the_alnum_runs_and_the_base64_runs() {
