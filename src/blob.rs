@@ -247,12 +247,24 @@ pub fn scan_reader(
     origin: Origin<'_>,
     buffer: &mut Vec<u8>,
 ) -> std::io::Result<StreamScan> {
+    scan_top(matcher, reader, origin, buffer, CHUNK_SIZE)
+}
+
+/// A top-level blob in `chunk`-sized reads: its archives get the whole decompressed
+/// budget.
+fn scan_top(
+    matcher: &Matcher,
+    reader: &mut dyn Read,
+    origin: Origin<'_>,
+    buffer: &mut Vec<u8>,
+    chunk: usize,
+) -> std::io::Result<StreamScan> {
     let left = std::cell::Cell::new(matcher.archive_limits().max_decompressed);
     let nest = Nest {
         depth: 0,
         left: &left,
     };
-    scan_chunks(matcher, reader, origin, buffer, Some(nest), CHUNK_SIZE)
+    scan_chunks(matcher, reader, origin, buffer, Some(nest), chunk)
 }
 
 /// [`scan_reader`] for an archive member, `nest` deep.

@@ -5,7 +5,7 @@
 //!
 //! `LEAKSCOPE_FUZZ_CASES=N cargo test --lib fuzz` runs longer.
 
-use super::{count_chars, scan_bytes, scan_chunks, Nest, Origin, Utf16Reader, OVERLAP};
+use super::{count_chars, scan_bytes, scan_top, Origin, Utf16Reader, OVERLAP};
 use crate::matcher::Matcher;
 use crate::rules::RuleSet;
 use crate::validators::github_checksum;
@@ -139,18 +139,8 @@ fn planted_tokens_are_found_across_chunk_seams() {
                 let whole = scan_bytes(matcher(), &data, ORIGIN);
                 prop_assert_eq!(&places(&whole), &expected);
                 let mut buffer = Vec::new();
-                let chunked = scan_chunks(
-                    matcher(),
-                    &mut &data[..],
-                    ORIGIN,
-                    &mut buffer,
-                    Some(Nest {
-                        depth: 0,
-                        left: &std::cell::Cell::new(u64::MAX),
-                    }),
-                    chunk,
-                )
-                .unwrap();
+                let chunked =
+                    scan_top(matcher(), &mut &data[..], ORIGIN, &mut buffer, chunk).unwrap();
                 prop_assert!(!chunked.binary);
                 prop_assert_eq!(chunked.bytes, data.len() as u64);
                 prop_assert_eq!(places(&chunked.findings), expected);
@@ -202,18 +192,8 @@ fn matcher_spans_stay_in_bounds_on_any_bytes() {
             let findings = scan_bytes(matcher(), &data, ORIGIN);
             prop_assert_eq!(findings.len(), raw.len());
             let mut buffer = Vec::new();
-            let streamed = scan_chunks(
-                matcher(),
-                &mut &data[..],
-                ORIGIN,
-                &mut buffer,
-                Some(Nest {
-                    depth: 0,
-                    left: &std::cell::Cell::new(u64::MAX),
-                }),
-                OVERLAP + 1,
-            )
-            .unwrap();
+            let streamed =
+                scan_top(matcher(), &mut &data[..], ORIGIN, &mut buffer, OVERLAP + 1).unwrap();
             if !streamed.binary
                 && !data.starts_with(&[0xFF, 0xFE])
                 && !data.starts_with(&[0xFE, 0xFF])

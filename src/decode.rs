@@ -2,18 +2,21 @@
 //! `Authorization: Basic`, `.npmrc` `_auth`, a whole env file committed encoded.
 //!
 //! Decoding every base64-looking run would cost more than the rest of the scan. Instead a
-//! token prefix has fixed base64 forms at each of the three byte alignments (`ghp_` is
-//! `Z2hwX`, `Z2hw`-shifted `naHBf`, `naHBf`-shifted `2hwX`): those forms
-//! ([`encoded_literals`]) join the matcher's SIMD literal search, and only the base64 run
-//! around one of their hits is decoded. A Kubernetes `data:` block is decoded by its
-//! context instead ([`DATA_BLOCK`]): an Anaconda token there is a bare UUID-shaped value
-//! with no literal of its own, and the key (`ANACONDA_TOKEN: …`) is its context word.
+//! token prefix (or context word) has fixed base64 forms at each of the three byte
+//! alignments (`ghp_` is `Z2hwX`, `docF` or `naHBf`: [`encoded_literals`]). The matcher
+//! finds runs of 52 or more base64 characters (the shortest encoded token) in the pass
+//! that samples for alphanumeric tokens, and [`note_run`] looks for those forms inside
+//! each; only the run around a hit is decoded. A Kubernetes `data:` block is decoded by
+//! its context instead, found from its values ([`data_block_above`]): an Anaconda token
+//! there is a bare UUID-shaped value with no literal of its own, and the key
+//! (`ANACONDA_TOKEN: …`) is its context word.
 //!
 //! Decoded text goes through the same matcher (and this module again, a few levels
 //! deep). A secret found there is reported at the encoded text that holds it, spans
 //! rounded out to whole base64 quanta so the snippet shows none of its bits.
 
 use crate::matcher::Matcher;
+use aho_corasick::AhoCorasick;
 use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
@@ -31,9 +34,37 @@ const MIN_RUN: usize = 16;
 /// The line that opens a Kubernetes `data:` (or Helm/kustomize) block of base64 values.
 pub const DATA_BLOCK: &str = "data:";
 
+/// Files what a base64 run `start..end` of `hay` may hold: each hit of an encoded form
+/// inside it (in `encoded`), or else the `data:` block it is a value of (in
+/// `data_blocks`). A run wrapped at a fixed width is searched on into its next line,
+/// which may be the shorter last one.
+pub fn note_run(
+    forms: &AhoCorasick,
+    hay: &[u8],
+    start: usize,
+    end: usize,
+    encoded: &mut Vec<usize>,
+    data_blocks: &mut Vec<usize>,
+) {
+    let mut to = end;
+    if ends_wrapped_line(hay, start, end) {
+        let next = memchr::memchr(b'\n', &hay[end..]).map_or(end, |i| end + i + 1);
+        to = memchr::memchr(b'\n', &hay[next..]).map_or(hay.len(), |i| next + i);
+    }
+    let before = encoded.len();
+    encoded.extend(forms.find_iter(&hay[start..to]).map(|m| start + m.start()));
+    if encoded.len() == before {
+        if let Some(at) = data_block_above(hay, start) {
+            if !data_blocks.contains(&at) {
+                data_blocks.push(at);
+            }
+        }
+    }
+}
+
 /// Whether the base64 run `start..end` is a whole line of a fixed-width wrapping (alone
 /// on its line, a multiple of 4 long): the run goes on at the next line.
-pub fn ends_wrapped_line(hay: &[u8], start: usize, end: usize) -> bool {
+fn ends_wrapped_line(hay: &[u8], start: usize, end: usize) -> bool {
     let line_start = start == 0 || hay[start - 1] == b'\n';
     let at_eol = hay.get(end) == Some(&b'\n') || hay[end..].starts_with(b"\r\n");
     line_start && at_eol && (end - start) % 4 == 0
@@ -41,7 +72,7 @@ pub fn ends_wrapped_line(hay: &[u8], start: usize, end: usize) -> bool {
 
 /// When the base64 run at `start` is the value of a `key: value` line inside a `data:`
 /// block, the offset of that block's `data:`.
-pub fn data_block_above(hay: &[u8], start: usize) -> Option<usize> {
+fn data_block_above(hay: &[u8], start: usize) -> Option<usize> {
     let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
     let indent_of = |from: usize| {
         hay[from..]
@@ -170,9 +201,10 @@ fn run_around(hay: &[u8], at: usize) -> Option<(Run, std::ops::Range<usize>)> {
         }
         (p == hay.len() || hay[p] == b'\n').then_some(p)
     };
-    // The wrap width: this line's, or (on the last, shorter line) the line above's.
-    let prev_line_width = || {
-        let nl = start.checked_sub(1).filter(|&p| hay[p] == b'\n')?;
+    // The base64 of the line above the one starting at `s`, when that line holds
+    // nothing else: its (start, end).
+    let line_above = |s: usize| {
+        let nl = s.checked_sub(1).filter(|&p| hay[p] == b'\n')?;
         let pe = if nl > 0 && hay[nl - 1] == b'\r' {
             nl - 1
         } else {
@@ -182,13 +214,15 @@ fn run_around(hay: &[u8], at: usize) -> Option<(Run, std::ops::Range<usize>)> {
         while ps > 0 && is_b64(hay[ps - 1]) {
             ps -= 1;
         }
-        line_start(ps).then_some(pe - ps)
+        line_start(ps).then_some((ps, pe))
     };
+    // The wrap width: this line's, or (on the last, shorter line) the line above's.
     let full = |w: usize| w >= 40 && w % 4 == 0;
     let width = if full(end - start) {
         end - start
     } else {
-        prev_line_width()
+        line_above(start)
+            .map(|(ps, pe)| pe - ps)
             .filter(|&w| full(w) && w >= end - start)
             .unwrap_or(0)
     };
@@ -197,21 +231,9 @@ fn run_around(hay: &[u8], at: usize) -> Option<(Run, std::ops::Range<usize>)> {
         let mut s = start;
         let mut budget = REACH;
         while budget > 0 {
-            let Some(prev_end) = s.checked_sub(1).filter(|&p| hay[p] == b'\n') else {
+            let Some((ps, pe)) = line_above(s).filter(|(ps, pe)| pe - ps == width) else {
                 break;
             };
-            let pe = if prev_end > 0 && hay[prev_end - 1] == b'\r' {
-                prev_end - 1
-            } else {
-                prev_end
-            };
-            let mut ps = pe;
-            while ps > 0 && is_b64(hay[ps - 1]) {
-                ps -= 1;
-            }
-            if pe - ps != width || !line_start(ps) {
-                break;
-            }
             pieces.insert(0, (ps, pe));
             s = ps;
             budget = budget.saturating_sub(width);

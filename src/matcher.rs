@@ -313,28 +313,7 @@ impl Matcher {
                     }
                 },
                 |start, end| {
-                    // A run wrapped at a fixed width continues on the next line, which
-                    // may be the shorter last one.
-                    let mut to = end;
-                    if crate::decode::ends_wrapped_line(haystack, start, end) {
-                        let next =
-                            memchr::memchr(b'\n', &haystack[end..]).map_or(end, |i| end + i + 1);
-                        to = memchr::memchr(b'\n', &haystack[next..])
-                            .map_or(haystack.len(), |i| next + i);
-                    }
-                    let before = encoded.len();
-                    encoded.extend(
-                        forms
-                            .find_iter(&haystack[start..to])
-                            .map(|m| start + m.start()),
-                    );
-                    if encoded.len() == before {
-                        if let Some(at) = crate::decode::data_block_above(haystack, start) {
-                            if !data_blocks.contains(&at) {
-                                data_blocks.push(at);
-                            }
-                        }
-                    }
+                    crate::decode::note_run(forms, haystack, start, end, encoded, data_blocks)
                 },
             );
         }
