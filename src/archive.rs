@@ -94,6 +94,13 @@ pub enum IssueKind {
     Unreadable,
 }
 
+impl IssueKind {
+    /// A limit reached (counted as a skip, named in the notes), not an error.
+    pub fn is_skip(self) -> bool {
+        matches!(self, IssueKind::TooLarge | IssueKind::TooDeep)
+    }
+}
+
 /// Where a scan is among nested archives: its depth and the budget left for the file.
 #[derive(Clone, Copy)]
 pub struct Nest<'a> {
@@ -354,13 +361,10 @@ pub fn sort_issues(issues: Vec<Issue>) -> (Vec<crate::source::ScanError>, Vec<St
     let mut errors = Vec::new();
     let mut skips = Vec::new();
     for issue in issues {
-        match issue.kind {
-            IssueKind::Unreadable => {
-                errors.push(crate::source::ScanError::at_path(issue.path, issue.message))
-            }
-            IssueKind::TooLarge | IssueKind::TooDeep => {
-                skips.push(format!("{}: {}", issue.path, issue.message))
-            }
+        if issue.kind.is_skip() {
+            skips.push(format!("{}: {}", issue.path, issue.message));
+        } else {
+            errors.push(crate::source::ScanError::at_path(issue.path, issue.message));
         }
     }
     (errors, skips)

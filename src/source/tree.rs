@@ -362,18 +362,20 @@ impl Counters {
         }
     }
 
-    /// One streamed file or blob: [`Counters::record`], and its archive members.
+    /// One streamed file or blob: [`Counters::record`], and [`Counters::record_archive`].
     pub fn record_scan(&self, scanned: &crate::blob::StreamScan) {
         self.record(scanned.binary && !scanned.archive, scanned.bytes);
+        self.record_archive(scanned);
+    }
+
+    /// A streamed file's archive members, and the archives it holds that a limit kept
+    /// from being read whole (nothing for a plain file).
+    pub fn record_archive(&self, scanned: &crate::blob::StreamScan) {
         self.archive_members
             .fetch_add(scanned.members, Ordering::Relaxed);
         self.archive_members_binary
             .fetch_add(scanned.binary_members, Ordering::Relaxed);
-        let skipped = scanned
-            .issues
-            .iter()
-            .filter(|i| i.kind != crate::archive::IssueKind::Unreadable)
-            .count();
+        let skipped = scanned.issues.iter().filter(|i| i.kind.is_skip()).count();
         self.skipped_archives
             .fetch_add(skipped as u64, Ordering::Relaxed);
     }
@@ -454,8 +456,11 @@ fn scan_file(
     if scanned.binary && !scanned.archive {
         counters.skip(SkipReason::Binary, file.path);
     } else {
-        counters.record_scan(&scanned);
+        counters.record(false, scanned.bytes);
     }
+    // An archive too deep to open is a binary skip and an archive skip, as it is inside
+    // another archive.
+    counters.record_archive(&scanned);
     Ok((scanned.findings, scanned.issues))
 }
 

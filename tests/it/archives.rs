@@ -123,6 +123,22 @@ fn members_of_every_format_are_scanned_and_named_archive_bang_member() {
         notes.contains("nested.tgz!nested.tar!lib/app.zip"),
         "{notes}"
     );
+    // No archive opened at all: each is a binary skip and an archive skip, named.
+    let (_, report, _) = leakscope_json(
+        dir.path(),
+        [
+            "scan",
+            "app.zip",
+            "--format",
+            "json",
+            "--max-archive-depth",
+            "0",
+        ],
+    );
+    assert!(paths(&report).is_empty(), "{report}");
+    assert_eq!(report["summary"]["skipped_binary"], 1);
+    assert_eq!(report["summary"]["skipped_archives"], 1);
+    assert!(report["summary"]["notes"].to_string().contains("app.zip"));
 }
 
 #[test]
