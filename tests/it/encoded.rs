@@ -180,3 +180,37 @@ fn a_bare_anaconda_token_shape_is_low_confidence_and_fails_only_with_fail_on_low
     assert_eq!(findings(&report)[0]["rule"], "anaconda.org-token-env");
     assert!(findings(&report)[0].get("confidence").is_none());
 }
+
+#[test]
+fn annotations_say_decoded_and_warn_for_low_confidence() {
+    let token = ghp(1311);
+    let anaconda = anaconda_org_token_v4(1312);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("secret.yaml"),
+        format!(
+            "kind: Secret\ndata:\n  token: {}\n",
+            STANDARD.encode(&token)
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), format!("{anaconda}\n")).unwrap();
+    let out = assert_cmd::Command::cargo_bin("leakscope")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--format", "github"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |file: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("file={file}")))
+            .unwrap_or_else(|| panic!("no annotation for {file}: {text}"))
+            .to_string()
+    };
+    let encoded = line("secret.yaml");
+    assert!(encoded.starts_with("::error "), "{encoded}");
+    assert!(encoded.contains("(decoded from base64)"), "{encoded}");
+    assert!(line("notes.txt").starts_with("::warning "), "{text}");
+    assert!(!text.contains(&token) && !text.contains(&anaconda));
+}
