@@ -30,7 +30,7 @@ pub fn write(path: &Path, findings: &[Finding]) -> anyhow::Result<()> {
     let entries: BTreeMap<&str, &str> = findings
         .iter()
         .filter(|f| f.suppressed != Some(Suppression::InlineAllow))
-        .map(|f| (f.fingerprint.as_str(), f.rule.as_str()))
+        .map(|f| (f.fingerprint.as_str(), f.rule.id.as_str()))
         .collect();
     let file = BaselineFile {
         leakscope_baseline: VERSION,

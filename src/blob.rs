@@ -184,7 +184,7 @@ fn decoded_finding(
         end: d.end,
     };
     let mut finding = make_finding(matcher, bytes, &m, all, lines, carried, origin);
-    finding.fingerprint = fingerprint(&finding.rule, d.secret.expose());
+    finding.fingerprint = fingerprint(&finding.rule.id, d.secret.expose());
     finding.secret = d.secret.clone();
     finding.url_host.clone_from(&d.url_host);
     finding.encoding = Some(crate::finding::Encoding::Base64);
@@ -583,9 +583,7 @@ fn make_finding(
     let allowed =
         prefix_allow || memchr::memmem::find(&bytes[line_start..line_end], INLINE_ALLOW).is_some();
     Finding {
-        rule: rule.spec.id.clone(),
-        rule_name: rule.spec.name.clone(),
-        provider: rule.spec.provider.clone(),
+        rule: rule.identity.clone(),
         path: origin.path.map(str::to_string),
         path_bytes: None,
         location: origin.location,

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 
 /// A secret value that refuses to print itself.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -202,12 +203,10 @@ impl<'de> Deserialize<'de> for Reason {
 /// schema (`leakscope schema`) is defined once, here.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
-    /// Rule id, e.g. `github.classic-pat`.
-    pub rule: String,
-    #[serde(default)]
-    pub rule_name: String,
-    #[serde(default)]
-    pub provider: String,
+    /// The rule that found it: shared with the loaded rule set, so a finding costs one
+    /// reference count, not three strings.
+    #[serde(flatten)]
+    pub rule: RuleRef,
     /// Path relative to the scan root (or as given), `/`-separated; `null` for a
     /// commit message or a token given as an argument.
     #[serde(default)]
@@ -262,6 +261,49 @@ pub struct Finding {
     pub encoding: Option<Encoding>,
 }
 
+/// Which rule found a secret. Made once per rule when the rule set is loaded
+/// ([`crate::rules::Rule::identity`]) and shared by every finding of that rule; a
+/// finding read back from a report gets one of its own. Written flat into a finding
+/// (`rule`, `rule_name`, `provider`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline)]
+pub struct RuleRef(Arc<RuleIdentity>);
+
+/// A rule's id, name and provider: what a report says of the rule behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[schemars(inline)]
+pub struct RuleIdentity {
+    /// Rule id, e.g. `github.classic-pat`.
+    #[serde(rename = "rule")]
+    pub id: String,
+    #[serde(rename = "rule_name", default)]
+    pub name: String,
+    #[serde(default)]
+    pub provider: String,
+}
+
+impl RuleRef {
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        provider: impl Into<String>,
+    ) -> Self {
+        RuleRef(Arc::new(RuleIdentity {
+            id: id.into(),
+            name: name.into(),
+            provider: provider.into(),
+        }))
+    }
+}
+
+impl std::ops::Deref for RuleRef {
+    type Target = RuleIdentity;
+    fn deref(&self) -> &RuleIdentity {
+        &self.0
+    }
+}
+
 /// How sure a rule is that its match is a token (`confidence` in the rule file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -308,7 +350,7 @@ impl Finding {
             self.path.clone().unwrap_or_default(),
             self.line,
             self.column,
-            self.rule.clone(),
+            self.rule.id.clone(),
         )
     }
 }

@@ -193,6 +193,8 @@ pub struct Rule {
     regex: std::sync::OnceLock<Option<regex::bytes::Regex>>,
     pub path: Option<regex::Regex>,
     pub validator: Option<Validator>,
+    /// What its findings say of it, made once and shared by all of them.
+    pub identity: crate::finding::RuleRef,
     /// The file the rule came from (`rules/github.toml` for built-ins).
     pub source: String,
 }
@@ -445,6 +447,7 @@ fn compile_rule(spec: RuleSpec, file: &str) -> Result<Rule, RuleError> {
     };
     Ok(Rule {
         source: file.to_string(),
+        identity: crate::finding::RuleRef::new(&spec.id, &spec.name, &spec.provider),
         spec,
         regex: std::sync::OnceLock::new(),
         path,

@@ -104,7 +104,7 @@ pub fn markdown(report: &Report, event: &str, what: &str) -> String {
                 md,
                 "| {token}<br>fingerprint {} | {} | {} | {introduced} |",
                 code(fingerprint),
-                code(&first.rule),
+                code(&first.rule.id),
                 wheres.join("<br>")
             );
         }

@@ -302,8 +302,8 @@ fn group(findings: &[Finding], show_secrets: bool) -> Vec<Target> {
         };
         targets.push(Target {
             fingerprint: f.fingerprint.clone(),
-            rule: f.rule.clone(),
-            provider: f.provider.clone(),
+            rule: f.rule.id.clone(),
+            provider: f.rule.provider.clone(),
             secret: if show_secrets {
                 f.secret.expose().to_string()
             } else {

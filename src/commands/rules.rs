@@ -214,7 +214,7 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
         }
         for (i, example) in examples.iter().enumerate() {
             let found = scan_bytes(&matcher, example.as_bytes(), origin);
-            for f in found.iter().filter(|f| f.rule == id) {
+            for f in found.iter().filter(|f| f.rule.id == id) {
                 if let Some(problem) = span_problem(f.secret.expose(), &spec.prefixes) {
                     failures.push(format!(
                         "{source}: rule {id}: example {}: the captured secret {problem}",
@@ -222,8 +222,8 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
                     ));
                 }
             }
-            if !found.iter().any(|f| f.rule == id) {
-                let others: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+            if !found.iter().any(|f| f.rule.id == id) {
+                let others: Vec<&str> = found.iter().map(|f| f.rule.id.as_str()).collect();
                 failures.push(format!(
                     "{source}: rule {id}: example {} does not match (found: {})",
                     i + 1,
@@ -237,7 +237,7 @@ pub fn example_failures(set: RuleSet, sources: &[String]) -> anyhow::Result<Vec<
         }
         for (i, example) in negatives.iter().enumerate() {
             let found = scan_bytes(&matcher, example.as_bytes(), origin);
-            if found.iter().any(|f| f.rule == id) {
+            if found.iter().any(|f| f.rule.id == id) {
                 failures.push(format!(
                     "{source}: rule {id}: negative example {} matches",
                     i + 1

@@ -316,7 +316,7 @@ fn recover_secrets(
         let shown = input.secret.expose();
         let whole = !shown.is_empty()
             && !input.fingerprint.is_empty()
-            && fingerprint(&input.rule, shown) == input.fingerprint;
+            && fingerprint(&input.rule.id, shown) == input.fingerprint;
         if whole {
             // Output of `--show-secrets`: the value is whole (the fingerprint proves it).
             recovered.insert(
@@ -347,7 +347,7 @@ fn recover_secrets(
                 place,
                 format!(
                     "{} ({}): secret not recoverable: {why}; nothing was sent",
-                    input.rule, input.fingerprint
+                    input.rule.id, input.fingerprint
                 ),
             ));
         }
@@ -405,18 +405,19 @@ mod tests {
         let random = "AbCdEfGhIjKlMnOpQrStUvWxYz0123";
         let ghp = format!("ghp_{random}{}", github_checksum(random));
         let f = recognise(&m, &ghp, None, 1, Location::Argument).unwrap();
-        assert_eq!(f.rule, "github.classic-pat");
-        assert_eq!(f.provider, "github");
+        assert_eq!(f.rule.id, "github.classic-pat");
+        assert_eq!(f.rule.provider, "github");
         // Made up, never issued (anaconda.org shape).
         let org = "co-143399b8-276e-48db-b43f-4a3de839a024";
         let f = recognise(&m, org, None, 1, Location::Argument).unwrap();
-        assert_eq!(f.provider, "anaconda");
+        assert_eq!(f.rule.provider, "anaconda");
         assert_eq!(f.secret.expose(), org);
         // Made up, never issued: 40 hex.
         let hex = "6c6c2ef234352a90df32236b80219138e0ab4074";
         assert_eq!(
             recognise(&m, hex, None, 1, Location::Argument)
                 .unwrap()
+                .rule
                 .provider,
             "github"
         );

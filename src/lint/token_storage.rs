@@ -185,11 +185,11 @@ fn command_line_use(line: &str, token: &Finding) -> Option<&'static str> {
 /// What kind of token a scan rule found, for a sentence (`anaconda.org token`, where the
 /// rule's name also says where it was found): the rule file's `kind`.
 fn token_kind(token: &Finding) -> String {
-    crate::rules::facts(&token.rule).map_or_else(|| token.rule_name.clone(), |f| f.kind)
+    crate::rules::facts(&token.rule.id).map_or_else(|| token.rule.name.clone(), |f| f.kind)
 }
 
 fn env_var_for(token: &Finding) -> &'static str {
-    if token.provider == "anaconda" {
+    if token.rule.provider == "anaconda" {
         "ANACONDA_API_TOKEN"
     } else {
         "GH_TOKEN"

@@ -128,7 +128,7 @@ pub fn finding_annotation(f: &Finding, show_secrets: bool) -> Annotation {
         line: Some(f.line),
         col: Some(f.column),
         end_column: Some(f.end_column),
-        title: Some(f.rule.clone()),
+        title: Some(f.rule.id.clone()),
         message,
     }
 }

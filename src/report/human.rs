@@ -127,8 +127,8 @@ fn write_finding(out: &mut dyn Write, f: &Finding, show_secrets: bool) -> std::i
         out,
         "{} {}  {}{}",
         place.bold(),
-        esc(&f.rule).cyan(),
-        esc(&f.rule_name).dimmed(),
+        esc(&f.rule.id).cyan(),
+        esc(&f.rule.name).dimmed(),
         tags.yellow()
     )?;
     let mut snippet = f.snippet.clone();

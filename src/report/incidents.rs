@@ -127,9 +127,9 @@ pub fn incidents<'a>(
         };
         order.push(Incident {
             fingerprint: f.fingerprint.clone(),
-            rule: f.rule.clone(),
-            rule_name: f.rule_name.clone(),
-            provider: f.provider.clone(),
+            rule: f.rule.id.clone(),
+            rule_name: f.rule.name.clone(),
+            provider: f.rule.provider.clone(),
             secret,
             locations: vec![location],
             history: None,
@@ -202,14 +202,12 @@ pub fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{fingerprint, Secret};
+    use crate::finding::{fingerprint, RuleRef, Secret};
     use crate::source::git::facts::CommitRef;
 
     fn finding(secret: &str, path: &str) -> Finding {
         Finding {
-            rule: "github.classic-pat".into(),
-            rule_name: "GitHub classic PAT".into(),
-            provider: "github".into(),
+            rule: RuleRef::new("github.classic-pat", "GitHub classic PAT", "github"),
             path: Some(path.into()),
             location: crate::finding::Location::Blob,
             line: 1,

@@ -369,7 +369,7 @@ pub fn found_message(f: &Finding, show_secrets: bool) -> String {
     } else {
         f.secret.redacted()
     };
-    let mut message = format!("{} found: {}", f.rule_name, secret);
+    let mut message = format!("{} found: {}", f.rule.name, secret);
     if let Some(c) = &f.commit {
         message.push_str(&format!(
             " (introduced in commit {} by {} on {})",
@@ -394,7 +394,7 @@ fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
     if let Some(v) = &f.verdict {
         message.push_str(&format!(" [{}]", v.describe()));
     }
-    let mut properties = json!({"provider": f.provider, "location": f.location});
+    let mut properties = json!({"provider": f.rule.provider, "location": f.location});
     if let Some(c) = &f.commit {
         properties["commit"] = json!(c.commit);
     }
@@ -402,7 +402,7 @@ fn sarif_result(f: &Finding, show_secrets: bool) -> sarif::SarifResult {
         properties["encoding"] = json!(encoding);
     }
     sarif::SarifResult {
-        rule_id: f.rule.clone(),
+        rule_id: f.rule.id.clone(),
         level: sarif_level(f.confidence).into(),
         message,
         path: f.path.clone(),

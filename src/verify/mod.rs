@@ -146,8 +146,12 @@ pub fn check_for(rule: &str, provider: &str, secret: &str) -> Check {
 /// check talks to; otherwise it was issued by another server (a mirror, a look-alike
 /// host) and nothing is sent.
 pub fn check_of(finding: &Finding) -> Check {
-    let check = check_for(&finding.rule, &finding.provider, finding.secret.expose());
-    host_guard(check, &finding.rule, finding.url_host.as_deref())
+    let check = check_for(
+        &finding.rule.id,
+        &finding.rule.provider,
+        finding.secret.expose(),
+    );
+    host_guard(check, &finding.rule.id, finding.url_host.as_deref())
 }
 
 /// Rules that find a token by its channel URL's host: without a host (an old findings
@@ -380,9 +384,7 @@ mod tests {
 
     fn finding(rule: &str, provider: &str, secret: &str) -> Finding {
         Finding {
-            rule: rule.into(),
-            rule_name: rule.into(),
-            provider: provider.into(),
+            rule: crate::finding::RuleRef::new(rule, rule, provider),
             path: Some("a".into()),
             path_bytes: None,
             location: crate::finding::Location::File,

@@ -519,7 +519,7 @@ fn scan_repo(
 /// path-restricted and applied at none of the blob's earlier placements (the rest was
 /// found there already).
 fn new_at_extra_placement(matcher: &Matcher, f: &Finding, entry: &BlobEntry, n: usize) -> bool {
-    let Some(rule) = matcher.rules().iter().find(|r| r.spec.id == f.rule) else {
+    let Some(rule) = matcher.rules().iter().find(|r| r.identity == f.rule) else {
         return false;
     };
     rule.path.is_some()
