@@ -6,6 +6,7 @@
 //! and the file never holds a secret.
 
 use crate::finding::{Finding, Suppression};
+use crate::lint::LintFinding;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -25,12 +26,52 @@ struct Entry {
     rule: String,
 }
 
+/// What a baseline needs of a finding, so scan's and lint's findings share one file
+/// format, one writer and one `apply` (the fingerprint already carries what makes the
+/// finding itself: the secret for scan, the judged content for lint).
+pub trait Baselined {
+    fn fingerprint(&self) -> &str;
+    fn rule_id(&self) -> &str;
+    fn suppressed(&self) -> Option<Suppression>;
+    fn set_suppressed(&mut self, how: Suppression);
+}
+
+impl Baselined for Finding {
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn rule_id(&self) -> &str {
+        &self.rule.id
+    }
+    fn suppressed(&self) -> Option<Suppression> {
+        self.suppressed
+    }
+    fn set_suppressed(&mut self, how: Suppression) {
+        self.suppressed = Some(how);
+    }
+}
+
+impl Baselined for LintFinding {
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn rule_id(&self) -> &str {
+        &self.rule
+    }
+    fn suppressed(&self) -> Option<Suppression> {
+        self.suppressed
+    }
+    fn set_suppressed(&mut self, how: Suppression) {
+        self.suppressed = Some(how);
+    }
+}
+
 /// Writes every finding that is not suppressed inline (baselined ones stay baselined).
-pub fn write(path: &Path, findings: &[Finding]) -> anyhow::Result<()> {
+pub fn write<T: Baselined>(path: &Path, findings: &[T]) -> anyhow::Result<()> {
     let entries: BTreeMap<&str, &str> = findings
         .iter()
-        .filter(|f| f.suppressed != Some(Suppression::InlineAllow))
-        .map(|f| (f.fingerprint.as_str(), f.rule.id.as_str()))
+        .filter(|f| f.suppressed() != Some(Suppression::InlineAllow))
+        .map(|f| (f.fingerprint(), f.rule_id()))
         .collect();
     let file = BaselineFile {
         leakscope_baseline: VERSION,
@@ -64,10 +105,10 @@ pub fn load(path: &Path) -> anyhow::Result<HashSet<String>> {
 }
 
 /// Marks findings whose fingerprint is in the baseline (inline allows take precedence).
-pub fn apply(findings: &mut [Finding], baseline: &HashSet<String>) {
+pub fn apply<T: Baselined>(findings: &mut [T], baseline: &HashSet<String>) {
     for f in findings.iter_mut() {
-        if f.suppressed.is_none() && baseline.contains(&f.fingerprint) {
-            f.suppressed = Some(Suppression::Baseline);
+        if f.suppressed().is_none() && baseline.contains(f.fingerprint()) {
+            f.set_suppressed(Suppression::Baseline);
         }
     }
 }

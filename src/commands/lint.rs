@@ -3,7 +3,7 @@
 
 use super::{BaselineArgs, OutputArgs, WalkArgs, EXIT_CLEAN, EXIT_FINDINGS};
 use crate::blob::{looks_binary, scan_bytes, Origin};
-use crate::finding::{Finding, Location, Suppression};
+use crate::finding::{Finding, Location};
 use crate::lint::live_tokens::{self, LiveToken};
 use crate::lint::policy::Policy;
 use crate::lint::report::{LintReport, LintSummary};
@@ -14,7 +14,6 @@ use crate::source::tree::{walk, Counters, TreeOptions};
 use crate::source::ScanError;
 use crate::verify::{FailOn, VerifyFlags};
 use anyhow::{bail, Context as _};
-use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -147,11 +146,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
 
     lint::apply_policy(&mut findings, &policy);
     if let Some(set) = &baseline_set {
-        for f in findings.iter_mut() {
-            if f.suppressed.is_none() && set.contains(&f.fingerprint) {
-                f.suppressed = Some(Suppression::Baseline);
-            }
-        }
+        crate::baseline::apply(&mut findings, set);
     }
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.rule, &a.fingerprint).cmp(&(
@@ -164,7 +159,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<i32> {
     });
     findings.dedup_by(|a, b| a.fingerprint == b.fingerprint && a.line == b.line);
     if let Some(path) = &args.baselines.write_baseline {
-        write_baseline(path, &findings)?;
+        crate::baseline::write(path, &findings)?;
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     summary.policy = policy
@@ -310,33 +305,4 @@ fn read_scan_report(path: &Path) -> anyhow::Result<Vec<LiveToken>> {
         .iter()
         .filter_map(LiveToken::from_report_json)
         .collect())
-}
-
-/// The baseline format scan uses ([`crate::baseline`]), so `--baseline` reads it back.
-fn write_baseline(path: &Path, findings: &[LintFinding]) -> anyhow::Result<()> {
-    #[derive(Serialize)]
-    struct Entry<'a> {
-        fingerprint: &'a str,
-        rule: &'a str,
-    }
-    #[derive(Serialize)]
-    struct File<'a> {
-        leakscope_baseline: u32,
-        findings: Vec<Entry<'a>>,
-    }
-    let entries: std::collections::BTreeMap<&str, &str> = findings
-        .iter()
-        .filter(|f| f.suppressed != Some(Suppression::InlineAllow))
-        .map(|f| (f.fingerprint.as_str(), f.rule.as_str()))
-        .collect();
-    let file = File {
-        leakscope_baseline: 1,
-        findings: entries
-            .into_iter()
-            .map(|(fingerprint, rule)| Entry { fingerprint, rule })
-            .collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&file)?;
-    text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write baseline", path.display()))
 }
