@@ -73,7 +73,7 @@ Exit status: 0 clean, 1 findings at or above --fail-level, 2 error.";
 
 pub fn run(args: LintArgs) -> anyhow::Result<i32> {
     if args.output.format == crate::report::Format::Html {
-        bail!("--format html: lint writes human, json, jsonl or sarif");
+        bail!("--format html: lint writes human, json, jsonl, sarif or github (html is for scan and verify reports)");
     }
     if let Some(id) = &args.explain {
         let Some(doc) = lint::doc(id) else {

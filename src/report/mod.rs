@@ -32,7 +32,7 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
-    /// One self-contained HTML page (no network): incidents, timelines, next steps.
+    /// One self-contained HTML page (no network): incidents, timelines, next steps (scan and verify reports; lint has none).
     Html,
     /// GitHub Actions workflow commands: one `::error file=…,line=…::` annotation per finding.
     Github,

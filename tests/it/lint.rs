@@ -773,3 +773,21 @@ fn habit_fixtures() {
     let (code, report, text) = lint_json(&fixture("habits/good"), &[]);
     assert_eq!((code, triples(&report)), (0, vec![]), "{text}");
 }
+
+/// `lint --help` listed `html` among its formats but lint refused it with a message
+/// naming four formats (it writes five): the refusal names the flag, the formats lint
+/// does write, and exits 2.
+#[test]
+fn lint_format_html_is_refused_naming_the_formats_it_writes() {
+    let out = lint_cmd(&fixture("."))
+        .args([".", "--format", "html"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--format html"), "{stderr}");
+    assert!(stderr.contains("github"), "{stderr}");
+    let help = lint_cmd(&fixture(".")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("lint has none"), "{help}");
+}
