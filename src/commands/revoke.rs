@@ -574,16 +574,7 @@ fn write(
                 writeln!(out, "  fingerprint {}", t.fingerprint.dimmed())?;
                 writeln!(out)?;
             }
-            for e in errors {
-                let what = e.path.as_deref().or(e.object.as_deref()).unwrap_or("-");
-                writeln!(
-                    out,
-                    "{} {}: {}",
-                    "error:".red().bold(),
-                    esc(what),
-                    esc(&e.message)
-                )?;
-            }
+            crate::report::human::write_errors_and_notes(out, errors, &[])?;
             let live = targets.iter().filter(|t| t.verdict.is_live()).count();
             let revoked = targets
                 .iter()

@@ -430,13 +430,7 @@ fn scan_stdin(matcher: &Matcher, max_size: Option<u64>, outcome: &mut ScanOutcom
         Ok(scanned) if max_size.is_some_and(|m| scanned.bytes > m) => {
             outcome.stats.skipped_too_large += 1;
         }
-        Ok(scanned) if scanned.archive => outcome.add_archive(scanned),
-        Ok(scanned) if scanned.binary => outcome.stats.skipped_binary += 1,
-        Ok(mut scanned) => {
-            outcome.stats.files_scanned += 1;
-            outcome.stats.bytes_scanned += scanned.bytes;
-            outcome.findings.append(&mut scanned.findings);
-        }
+        Ok(scanned) => outcome.add_stream(scanned),
         Err(e) => outcome
             .errors
             .push(ScanError::at_path(STDIN_PATH, format!("cannot read: {e}"))),

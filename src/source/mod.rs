@@ -167,6 +167,7 @@ impl ScanOutcome {
     /// keeps its findings and files its issues: unreadable members are errors, limits
     /// reached are skips named in the notes.
     pub fn add_archive(&mut self, scanned: crate::blob::StreamScan) {
+        debug_assert!(scanned.archive);
         self.stats.files_scanned += 1;
         self.stats.bytes_scanned += scanned.bytes;
         self.stats.archive_members += scanned.members;
@@ -176,6 +177,27 @@ impl ScanOutcome {
         self.errors.append(&mut errors);
         self.notes.extend(skips);
         self.findings.extend(scanned.findings);
+    }
+
+    /// Counts one blob streamed outside a tree walk (a staged file, stdin) as the tree
+    /// walker counts a file: an archive as [`ScanOutcome::add_archive`]; a binary blob as
+    /// a binary skip, and an archive too deep to open (`--max-archive-depth 0`) as an
+    /// archive skip too, named in the notes; text as scanned, with its findings.
+    pub fn add_stream(&mut self, mut scanned: crate::blob::StreamScan) {
+        if scanned.archive {
+            return self.add_archive(scanned);
+        }
+        if scanned.binary {
+            self.stats.skipped_binary += 1;
+            let (mut errors, skips) = crate::archive::sort_issues(scanned.issues);
+            self.stats.skipped_archives += skips.len() as u64;
+            self.errors.append(&mut errors);
+            self.notes.extend(skips);
+            return;
+        }
+        self.stats.files_scanned += 1;
+        self.stats.bytes_scanned += scanned.bytes;
+        self.findings.append(&mut scanned.findings);
     }
 }
 

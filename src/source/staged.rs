@@ -114,7 +114,7 @@ pub fn scan_staged(
         };
         // An archive staged whole: every member is new.
         if let Some(scanned) = crate::archive::scan_blob(matcher, content, origin) {
-            outcome.add_archive(scanned);
+            outcome.add_stream(scanned);
             continue;
         }
         if looks_binary(content) {
@@ -222,13 +222,7 @@ fn scan_file(
             scan_reader(matcher, &mut file, origin, buffer).context("cannot read")
         });
     match result {
-        Ok(scanned) if scanned.archive => outcome.add_archive(scanned),
-        Ok(scanned) if scanned.binary => outcome.stats.skipped_binary += 1,
-        Ok(mut scanned) => {
-            outcome.stats.files_scanned += 1;
-            outcome.stats.bytes_scanned += scanned.bytes;
-            outcome.findings.append(&mut scanned.findings);
-        }
+        Ok(scanned) => outcome.add_stream(scanned),
         Err(e) => outcome
             .errors
             .push(ScanError::at_path(shown, format!("{e:#}"))),

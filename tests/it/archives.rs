@@ -199,3 +199,48 @@ fn archives_in_history_and_in_the_index_are_opened() {
     assert_eq!(paths(&report), ["release.zip!deploy/.env:1"]);
     assert_eq!(report["summary"]["archive_members"], 1);
 }
+
+/// With `--max-archive-depth 0`, a zip read from stdin or from the index was counted as
+/// a binary skip alone (stdin) or as a scanned file (the index), and the note naming it
+/// was dropped: now both count it as the tree walk does, a binary skip and an archive
+/// skip, named in the notes.
+#[test]
+fn an_unopened_archive_from_stdin_or_the_index_is_counted_as_a_tree_scan_counts_it() {
+    let zip = zip_of(&[(
+        "deploy/.env",
+        format!("GH_TOKEN={}\n", ghp(1323)).as_bytes(),
+    )]);
+    let check = |report: &Value, what: &str| {
+        let summary = &report["summary"];
+        assert!(paths(report).is_empty(), "{what}: {report}");
+        assert_eq!(summary["skipped_binary"], 1, "{what}: {summary}");
+        assert_eq!(summary["skipped_archives"], 1, "{what}: {summary}");
+        assert_eq!(summary["files_scanned"], 0, "{what}: {summary}");
+        assert!(
+            summary["notes"].to_string().contains("--max-archive-depth"),
+            "{what}: {summary}"
+        );
+    };
+    let out = assert_cmd::Command::cargo_bin("leakscope")
+        .unwrap()
+        .args(["scan", "-", "--format", "json", "--max-archive-depth", "0"])
+        .write_stdin(zip.clone())
+        .output()
+        .unwrap();
+    check(&serde_json::from_slice(&out.stdout).unwrap(), "stdin");
+    let repo = Repo::new();
+    std::fs::write(repo.path.join("release.zip"), &zip).unwrap();
+    repo.git(&["add", "release.zip"]);
+    let (_, report, stderr) = leakscope_json(
+        &repo.path,
+        [
+            "scan",
+            "--staged",
+            "--format",
+            "json",
+            "--max-archive-depth",
+            "0",
+        ],
+    );
+    check(&report, &format!("staged: {stderr}"));
+}
