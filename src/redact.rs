@@ -112,6 +112,22 @@ pub fn for_findings(findings: &[crate::finding::Finding]) -> Redactor {
     Redactor::new(findings.iter().map(|f| f.secret.expose()))
 }
 
+/// Redacts every secret an outcome's findings hold from everything else it shows:
+/// [`scrub_report`] for its findings, errors and notes, and the paths of what it skipped
+/// (file names from the scanned input, like any other path).
+pub fn scrub_outcome(outcome: &mut crate::source::ScanOutcome) {
+    let r = for_findings(&outcome.findings);
+    scrub_report(
+        &r,
+        &mut outcome.findings,
+        &mut outcome.errors,
+        &mut outcome.notes,
+    );
+    for skipped in &mut outcome.skipped {
+        skipped.path = r.text(&skipped.path);
+    }
+}
+
 /// Applies `r` to everything a report shows of the findings and errors that comes from
 /// the scanned input: snippets, paths (a file may be named after a token), commit
 /// authors, emails and summaries, error paths and messages.

@@ -292,17 +292,7 @@ pub fn finish(
     }
     // Every secret of the scan is redacted from every snippet, path, commit field and
     // error, not only the one a snippet was cut for.
-    let redactor = crate::redact::for_findings(&outcome.findings);
-    crate::redact::scrub_report(
-        &redactor,
-        &mut outcome.findings,
-        &mut outcome.errors,
-        &mut outcome.notes,
-    );
-    // Skipped paths are file names from the scanned input, like any other path.
-    for skipped in &mut outcome.skipped {
-        skipped.path = redactor.text(&skipped.path);
-    }
+    crate::redact::scrub_outcome(&mut outcome);
     if let Some(path) = &baselines.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }

@@ -356,13 +356,7 @@ fn scan_one(ctx: &Context, entry: &RepoEntry) -> RepoResult {
                 Err(e) => return fail(coverage, format!("cannot scan: {e:#}"), reusable),
             };
         outcome.errors.extend(tips.errors);
-        let redactor = crate::redact::for_findings(&outcome.findings);
-        crate::redact::scrub_report(
-            &redactor,
-            &mut outcome.findings,
-            &mut outcome.errors,
-            &mut outcome.notes,
-        );
+        crate::redact::scrub_outcome(&mut outcome);
         coverage.blobs_read = outcome.stats.blobs_read;
         coverage.bytes_read = outcome.stats.bytes_scanned;
         coverage.commits_scanned = outcome.stats.commits_scanned;
