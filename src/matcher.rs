@@ -266,22 +266,41 @@ impl Matcher {
                 }
             }
         }
-        // With encoded literals, the alphanumeric runs of 48 come from the base64 pass.
+        // With encoded literals, the alphanumeric runs of 48 come from the base64 pass;
+        // with both hex shapes, one pass finds the hex runs and the UUID runs.
         let fused = self.encoded.is_some();
-        for (shape, rules) in &self.shapes {
-            if fused && *shape == Shape::Alnum48 {
+        let shape_rules = |wanted: Shape| -> &[usize] {
+            self.shapes
+                .iter()
+                .find(|(s, _)| *s == wanted)
+                .map_or(&[], |(_, rules)| rules.as_slice())
+        };
+        let (hex_rules, uuid_rules) = (shape_rules(Shape::Hex40), shape_rules(Shape::Uuid));
+        let hex_fused = !hex_rules.is_empty() && !uuid_rules.is_empty();
+        // A run of hex and dashes opens windows only if it holds a dashed UUID: most are
+        // hashes, and a rule with no context word (the bare shape) would run its regex on
+        // each.
+        let on_run = |shape: Shape, windows: &mut Windows, out: &mut Vec<RawMatch>, start, end| {
+            if shape == Shape::Uuid && !crate::shape::holds_uuid(&haystack[start..end]) {
+                return;
+            }
+            for &rule in shape_rules(shape) {
+                self.open(rule, haystack, start, end, path, windows, out);
+            }
+        };
+        if hex_fused {
+            Shape::hex_and_uuid_runs(haystack, |shape, start, end| {
+                on_run(shape, &mut windows, out, start, end)
+            });
+        }
+        for (shape, _) in &self.shapes {
+            if (fused && *shape == Shape::Alnum48)
+                || (hex_fused && matches!(shape, Shape::Hex40 | Shape::Uuid))
+            {
                 continue;
             }
             shape.runs(haystack, |start, end| {
-                // A run of hex and dashes opens windows only if it holds a dashed UUID:
-                // most are hashes, and a rule with no context word (the bare shape)
-                // would run its regex on each.
-                if *shape == Shape::Uuid && !crate::shape::holds_uuid(&haystack[start..end]) {
-                    return;
-                }
-                for &rule in rules {
-                    self.open(rule, haystack, start, end, path, &mut windows, out);
-                }
+                on_run(*shape, &mut windows, out, start, end)
             });
         }
         if let Some(keywords) = &self.keywords {
@@ -300,11 +319,7 @@ impl Matcher {
             }
         }
         if let Some(forms) = &self.encoded {
-            let alnum_rules: &[usize] = self
-                .shapes
-                .iter()
-                .find(|(s, _)| *s == Shape::Alnum48)
-                .map_or(&[], |(_, rules)| rules.as_slice());
+            let alnum_rules = shape_rules(Shape::Alnum48);
             Shape::alnum_and_base64_runs(
                 haystack,
                 |start, end| {
