@@ -45,9 +45,7 @@ pub fn scan_staged(
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
         Err(e) => anyhow::bail!("HEAD: cannot resolve ({})", e.message()),
     };
-    let index = repo
-        .index()
-        .map_err(|e| anyhow::anyhow!("cannot read the index ({})", e.message()))?;
+    let index = staged_index(&repo)?;
     let mut options = DiffOptions::new();
     options.include_typechange(true);
     let diff = repo
@@ -181,6 +179,33 @@ pub fn scan_staged(
         ));
     }
     Ok(outcome)
+}
+
+/// The index the next commit is made from. `git commit -a` and `git commit PATHS` stage
+/// into a temporary index and name it in `GIT_INDEX_FILE` for the hooks (relative to the
+/// working directory, as git reads it); libgit2 reads `.git/index` whatever that says,
+/// so without this a `commit -a` passed the hook with every token it added.
+fn staged_index(repo: &git2::Repository) -> anyhow::Result<git2::Index> {
+    let Some(path) = std::env::var_os("GIT_INDEX_FILE").filter(|p| !p.is_empty()) else {
+        return repo
+            .index()
+            .map_err(|e| anyhow::anyhow!("cannot read the index ({})", e.message()));
+    };
+    let path = PathBuf::from(path);
+    // libgit2 opens a missing file as an empty index, which would stage nothing and pass.
+    if !path.is_file() {
+        anyhow::bail!(
+            "GIT_INDEX_FILE={}: no such index file",
+            crate::report::escape::terminal(&path.to_string_lossy())
+        );
+    }
+    git2::Index::open(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "GIT_INDEX_FILE={}: cannot read the index ({})",
+            crate::report::escape::terminal(&path.to_string_lossy()),
+            e.message()
+        )
+    })
 }
 
 /// Scans one file argument that is not part of the staged change, from the working tree.

@@ -317,3 +317,52 @@ fn hook_install_honours_worktrees_and_core_hooks_path() {
     assert!(out.status.success());
     assert!(repo.path.join("ci/hooks/pre-commit").is_file());
 }
+
+/// `git commit -a` and `git commit PATHS` stage into a temporary index named by
+/// `GIT_INDEX_FILE`; the hook read `.git/index` instead, saw nothing staged, and let
+/// both commits through with a token. Both are blocked now, and a `GIT_INDEX_FILE` that
+/// names no file is an error (exit 2), not an empty, passing index.
+#[test]
+fn commit_all_and_commit_paths_are_checked_by_the_hook_through_git_index_file() {
+    let repo = Repo::new();
+    assert!(hook_install(&repo.path, &[]).status.success());
+    repo.write("app.env", "x=1\n");
+    repo.write("other.env", "y=1\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "clean"]);
+    let head = git_in(&repo.path, &["rev-parse", "HEAD"]);
+
+    repo.write("app.env", &format!("x=1\nGH_TOKEN={}\n", token(30)));
+    let out = repo
+        .command()
+        .args(["commit", "-q", "-a", "-m", "leak"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "commit -a must be blocked: {shown}");
+    assert!(shown.contains("app.env"), "{shown}");
+
+    repo.write("other.env", &format!("y=1\nGH_TOKEN={}\n", token(31)));
+    let out = repo
+        .command()
+        .args(["commit", "-q", "-m", "leak", "other.env"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "commit PATHS must be blocked: {shown}"
+    );
+    assert!(shown.contains("other.env"), "{shown}");
+    assert_eq!(git_in(&repo.path, &["rev-parse", "HEAD"]), head);
+
+    let out = Command::cargo_bin("leakscope")
+        .unwrap()
+        .current_dir(&repo.path)
+        .env("GIT_INDEX_FILE", repo.path.join(".git/no-such-index"))
+        .args(["scan", "--staged"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GIT_INDEX_FILE"));
+}
