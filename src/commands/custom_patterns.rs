@@ -8,7 +8,8 @@
 //! not capture), and each part is checked against the constructs Hyperscan does not
 //! take (lookaround, backreferences, atomic groups and possessive quantifiers cannot be
 //! written in a Rust regex at all; the Rust-only ones are refused here with the reason:
-//! the `U`, `u` and `R` flags, `\b{start}`-style and `\<`/`\>` boundaries, class set
+//! the `U`, `u` and `R` flags (but `(?-u:…)`, bytes as Hyperscan matches them, becomes a
+//! plain group), `\b{start}`-style and `\<`/`\>` boundaries, class set
 //! operations `&&`/`--`/`~~` and Unicode classes). What is exported is re-checked with
 //! the `regex` crate: the joined parts must find the same secret in every example of
 //! the rule. Checksums and other validators cannot be expressed as a pattern; such
@@ -207,11 +208,16 @@ pub fn split(regex: &str) -> Result<Parts, String> {
     }
 }
 
-/// Turns every capture group into a non-capturing one.
+/// Turns every capture group into a non-capturing one, and `(?-u:…)` into `(?:…)`
+/// (see [`is_unicode_off`]).
 fn strip_captures(node: &mut Ast) {
     match node {
         Ast::Group(g) => {
-            if !matches!(g.kind, ast::GroupKind::NonCapturing(_)) {
+            let plain = match &g.kind {
+                ast::GroupKind::NonCapturing(flags) => is_unicode_off(flags),
+                _ => true,
+            };
+            if plain {
                 g.kind = ast::GroupKind::NonCapturing(ast::Flags {
                     span: g.span,
                     items: Vec::new(),
@@ -224,6 +230,24 @@ fn strip_captures(node: &mut Ast) {
         Ast::Repetition(r) => strip_captures(&mut r.ast),
         _ => {}
     }
+}
+
+/// `(?-u:…)` alone: bytes rather than code points, which is how Hyperscan matches
+/// anyway (a custom pattern is not in UTF-8 mode), so it is exported as a plain group.
+fn is_unicode_off(flags: &ast::Flags) -> bool {
+    matches!(
+        flags.items.as_slice(),
+        [
+            ast::FlagsItem {
+                kind: ast::FlagsItemKind::Negation,
+                ..
+            },
+            ast::FlagsItem {
+                kind: ast::FlagsItemKind::Flag(ast::Flag::Unicode),
+                ..
+            }
+        ]
+    )
 }
 
 fn check_flags(flags: &ast::Flags) -> Result<(), String> {
@@ -285,8 +309,11 @@ fn check_supported(node: &Ast) -> Result<(), String> {
         Ast::ClassUnicode(_) => Err(unicode_class()),
         Ast::ClassBracketed(b) => check_class_set(&b.kind),
         Ast::Group(g) => {
-            if let ast::GroupKind::NonCapturing(flags) = &g.kind {
-                check_flags(flags)?;
+            match &g.kind {
+                ast::GroupKind::NonCapturing(flags) if !is_unicode_off(flags) => {
+                    check_flags(flags)?
+                }
+                _ => {}
             }
             check_supported(&g.ast)
         }
@@ -299,18 +326,23 @@ fn check_supported(node: &Ast) -> Result<(), String> {
 
 /// The exported parts must find, in every example, the secret the rule itself finds.
 fn check_examples(rule: &Rule, parts: &Parts) -> Result<(), String> {
-    let exported = regex::Regex::new(&parts.joined())
+    // Bytes, as the matcher runs rules (a rule may match bytes with `(?-u:…)`).
+    let exported = regex::bytes::Regex::new(&parts.joined())
         .map_err(|e| format!("the exported pattern does not compile: {e}"))?;
-    let original = regex::Regex::new(&rule.spec.regex)
+    let original = regex::bytes::Regex::new(&rule.spec.regex)
         .map_err(|e| format!("the rule's regex does not compile: {e}"))?;
     for (i, example) in rule.spec.examples.iter().enumerate() {
-        let expected: Vec<&str> = original
-            .captures_iter(example)
-            .map(|c| c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str()))
+        let expected: Vec<&[u8]> = original
+            .captures_iter(example.as_bytes())
+            .map(|c| {
+                c.get(1)
+                    .or_else(|| c.get(0))
+                    .map_or(&b""[..], |m| m.as_bytes())
+            })
             .collect();
-        let found: Vec<&str> = exported
-            .captures_iter(example)
-            .map(|c| c.get(1).map_or("", |m| m.as_str()))
+        let found: Vec<&[u8]> = exported
+            .captures_iter(example.as_bytes())
+            .map(|c| c.get(1).map_or(&b""[..], |m| m.as_bytes()))
             .collect();
         if found != expected {
             return Err(format!(
@@ -360,6 +392,16 @@ mod tests {
         assert!(split("(unclosed")
             .unwrap_err()
             .contains("not a valid regex"));
+    }
+
+    /// `(?-u:…)` is bytes, as Hyperscan matches: a plain group in the export; `(?u-i:…)`
+    /// and `(?-u)` set at the top are still refused.
+    #[test]
+    fn a_unicode_off_group_exports_as_a_plain_group() {
+        let parts = split(r"key(?-u:[^\n]){0,9}=(ab)").unwrap();
+        assert_eq!(parts.before.as_deref(), Some(r"key(?:[^\n]){0,9}="));
+        assert!(split(r"(?u-i:(a))").is_err());
+        assert!(split(r"(?-u)(a)").is_err());
     }
 
     /// Every built-in Anaconda rule exports, and the exported form (run with the `regex`
