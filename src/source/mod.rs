@@ -3,6 +3,7 @@
 //! read, skipped and could not read, so nothing is lost silently.
 
 pub mod git;
+pub mod index_diff;
 pub mod skips;
 pub mod staged;
 pub mod tree;

@@ -13,12 +13,13 @@
 //! other file (the `pre-commit run --all-files` case, where nothing is staged) is
 //! scanned whole as a file. So the hook never passes because it looked at nothing.
 
+use super::index_diff::{self, Status};
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, scan_reader, Origin};
 use crate::finding::{Finding, Location};
 use crate::matcher::Matcher;
 use anyhow::Context;
-use git2::{Delta, DiffOptions, ErrorCode};
+use git2::ErrorCode;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -45,12 +46,9 @@ pub fn scan_staged(
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
         Err(e) => anyhow::bail!("HEAD: cannot resolve ({})", e.message()),
     };
-    let index = staged_index(&repo)?;
-    let mut options = DiffOptions::new();
-    options.include_typechange(true);
-    let diff = repo
-        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut options))
-        .map_err(|e| anyhow::anyhow!("cannot compare the index with HEAD ({})", e.message()))?;
+    let index_file = index_diff::index_file_override()?;
+    let changes =
+        index_diff::staged_changes(&repo, &workdir, head_tree.as_ref(), index_file.as_deref())?;
 
     // Repository-relative path of each file argument → the argument as given.
     let wanted: HashMap<String, PathBuf> = files
@@ -64,43 +62,38 @@ pub fn scan_staged(
     };
     let mut staged_files = 0u64;
 
-    for delta in diff.deltas() {
-        if !matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        ) {
-            continue;
-        }
-        let new = delta.new_file();
-        let Some(path) = new.path().map(display) else {
-            continue;
-        };
+    for change in &changes {
+        let path = change.path.clone();
         if !files.is_empty() && !wanted.contains_key(&path) {
             continue;
         }
         handled.insert(path.clone());
         // A new name (added, renamed, copied) is committed too: a token in it is a
         // finding, whatever the content.
-        if delta.status() != Delta::Modified {
+        if change.status != Status::Modified {
             outcome
                 .findings
                 .extend(super::tree::path_findings(matcher, &path));
         }
-        match new.mode() {
-            git2::FileMode::Link => {
+        match change.new_mode {
+            index_diff::MODE_LINK => {
                 outcome.stats.skipped_symlinks += 1;
                 continue;
             }
-            git2::FileMode::Commit => continue, // a submodule pointer, not content
+            index_diff::MODE_GITLINK => continue, // a submodule pointer, not content
             _ => {}
         }
         staged_files += 1;
-        let blob = match repo.find_blob(new.id()) {
+        let blob = match repo.find_blob(change.new) {
             Ok(b) => b,
             Err(e) => {
                 outcome.errors.push(ScanError::at_path(
                     path,
-                    format!("cannot read the staged blob {}: {}", new.id(), e.message()),
+                    format!(
+                        "cannot read the staged blob {}: {}",
+                        change.new,
+                        e.message()
+                    ),
                 ));
                 continue;
             }
@@ -127,10 +120,9 @@ pub fn scan_staged(
         }
         // Only a modified file has lines that were there before; an added, renamed or
         // copied path is new in full.
-        if delta.status() == Delta::Modified {
-            let old = delta.old_file();
-            if old.mode() != git2::FileMode::Link && !old.id().is_zero() {
-                match super::git::commits::added_lines(&repo, old.id(), new.id()) {
+        if let Some((old, old_mode)) = change.old {
+            if old_mode != index_diff::MODE_LINK {
+                match super::git::commits::added_lines(&repo, old, change.new) {
                     Ok(added) => found.retain(|f| added.contains(&f.line)),
                     Err(e) => outcome.errors.push(ScanError::at_path(
                         path.clone(),
@@ -179,33 +171,6 @@ pub fn scan_staged(
         ));
     }
     Ok(outcome)
-}
-
-/// The index the next commit is made from. `git commit -a` and `git commit PATHS` stage
-/// into a temporary index and name it in `GIT_INDEX_FILE` for the hooks (relative to the
-/// working directory, as git reads it); libgit2 reads `.git/index` whatever that says,
-/// so without this a `commit -a` passed the hook with every token it added.
-fn staged_index(repo: &git2::Repository) -> anyhow::Result<git2::Index> {
-    let Some(path) = std::env::var_os("GIT_INDEX_FILE").filter(|p| !p.is_empty()) else {
-        return repo
-            .index()
-            .map_err(|e| anyhow::anyhow!("cannot read the index ({})", e.message()));
-    };
-    let path = PathBuf::from(path);
-    // libgit2 opens a missing file as an empty index, which would stage nothing and pass.
-    if !path.is_file() {
-        anyhow::bail!(
-            "GIT_INDEX_FILE={}: no such index file",
-            crate::report::escape::terminal(&path.to_string_lossy())
-        );
-    }
-    git2::Index::open(&path).map_err(|e| {
-        anyhow::anyhow!(
-            "GIT_INDEX_FILE={}: cannot read the index ({})",
-            crate::report::escape::terminal(&path.to_string_lossy()),
-            e.message()
-        )
-    })
 }
 
 /// Scans one file argument that is not part of the staged change, from the working tree.

@@ -366,3 +366,43 @@ fn commit_all_and_commit_paths_are_checked_by_the_hook_through_git_index_file() 
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("GIT_INDEX_FILE"));
 }
+
+/// The staged change comes from `git diff --cached --raw` (which reads only the trees the
+/// change touches); without git on PATH, libgit2's diff must give the same report.
+#[test]
+fn without_git_on_path_the_libgit2_diff_gives_the_same_report() {
+    let repo = Repo::new();
+    repo.write("keep.cfg", &format!("old = {}\n", token(40)));
+    repo.write("edit.cfg", "a = 1\n");
+    repo.write("link-me", "plain\n");
+    repo.commit("base");
+    repo.write("edit.cfg", &format!("a = 1\nb = {}\n", token(41)));
+    repo.write("dir/new.env", &format!("GH_TOKEN={}\n", token(42)));
+    std::fs::remove_file(repo.path.join("link-me")).unwrap();
+    std::os::unix::fs::symlink("keep.cfg", repo.path.join("link-me")).unwrap();
+    repo.git(&["add", "-A"]);
+    let run = |path: &str| {
+        let out = Command::cargo_bin("leakscope")
+            .unwrap()
+            .current_dir(&repo.path)
+            .env("PATH", path)
+            .args(["scan", "--staged", "--quiet", "--format", "json"])
+            .output()
+            .unwrap();
+        let mut report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["summary"]["duration_ms"] = Value::Null;
+        report["summary"]["started"] = Value::Null;
+        (out.status.code(), report)
+    };
+    let (code, with_git) = run(&std::env::var("PATH").unwrap());
+    assert_eq!(code, Some(1));
+    let secrets: Vec<bool> = findings(&with_git)
+        .iter()
+        .map(|f| is(f, &token(41)) || is(f, &token(42)))
+        .collect();
+    assert_eq!(secrets, [true, true], "{with_git}");
+    assert_eq!(with_git["summary"]["skipped_symlinks"], 1);
+    let (code, without_git) = run("/nonexistent");
+    assert_eq!(code, Some(1));
+    assert_eq!(with_git, without_git);
+}
