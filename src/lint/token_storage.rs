@@ -121,34 +121,16 @@ fn credential_file(path: &str, name: &str) -> Option<CredentialFile> {
     }
 }
 
-/// Scripts and CI configs: where `echo` and `set -x` end up in a log.
+/// Scripts and CI configs: where `echo` and `set -x` end up in a log. CI configs are
+/// [`super::ci::is_ci_config`]'s, so the two lists cannot drift apart.
 pub fn is_ci_or_script(path: &str, name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     matches!(ext, "sh" | "bash" | "zsh" | "ps1" | "bat" | "cmd" | "mk")
         || lower.starts_with("dockerfile")
         || lower.ends_with(".dockerfile")
-        || matches!(
-            lower.as_str(),
-            "makefile"
-                | "gnumakefile"
-                | "jenkinsfile"
-                | ".gitlab-ci.yml"
-                | ".travis.yml"
-                | "azure-pipelines.yml"
-                | "appveyor.yml"
-                | ".appveyor.yml"
-                | "bitbucket-pipelines.yml"
-                | ".drone.yml"
-                | "cloudbuild.yaml"
-                | "build.sh"
-                | "bld.bat"
-        )
-        || ((path.contains(".github/workflows/")
-            || path.contains(".github/actions/")
-            || path.contains(".circleci/")
-            || path.contains(".buildkite/"))
-            && (ext == "yml" || ext == "yaml"))
+        || matches!(lower.as_str(), "makefile" | "gnumakefile" | "bld.bat")
+        || super::ci::is_ci_config(path)
 }
 
 static ARG_BEFORE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -505,7 +487,29 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
+
+    /// The CI file list was kept twice and had drifted: `.cirrus.yml` and
+    /// `.azure-pipelines/` were CI configs for the CI lints but not here.
+    #[test]
+    fn every_ci_config_is_a_place_where_echo_reaches_a_log() {
+        for path in [
+            ".cirrus.yml",
+            ".azure-pipelines/build.yml",
+            ".github/workflows/ci.yml",
+            "sub/.gitlab-ci.yml",
+            "scripts/deploy.sh",
+            "Makefile",
+            "Dockerfile.prod",
+        ] {
+            let name = path.rsplit('/').next().unwrap();
+            assert!(is_ci_or_script(path, name), "{path}");
+        }
+        assert!(!is_ci_or_script("docs/notes.yml", "notes.yml"));
+        assert!(!is_ci_or_script("src/main.rs", "main.rs"));
+    }
+
     use super::super::test_support::{lint_text, lint_text_in_ci, lint_text_with, rules_of};
+    use super::is_ci_or_script;
     use crate::validators::github_checksum;
 
     /// A classic PAT with a valid checksum over made-up random characters: well-formed,
