@@ -36,10 +36,6 @@ pub struct Change {
     pub old: Option<(Oid, u32)>,
 }
 
-/// git's modes for a symbolic link and a submodule (gitlink).
-pub const MODE_LINK: u32 = 0o120000;
-pub const MODE_GITLINK: u32 = 0o160000;
-
 /// The index file `GIT_INDEX_FILE` names, made absolute against the working directory
 /// (as git reads it); `None` when unset. A name that is not a file is an error: libgit2
 /// would open it as an empty index, which stages nothing and passes.
@@ -225,7 +221,7 @@ mod tests {
         );
         assert_eq!(changes[0].old, Some((Oid::from_str(&a).unwrap(), 0o100644)));
         assert_eq!(changes[1].old, None);
-        assert_eq!(changes[2].new_mode, MODE_LINK);
+        assert_eq!(changes[2].new_mode, crate::source::git::MODE_LINK);
         // Something unknown: the libgit2 diff is used instead.
         assert!(parse_raw(format!(":100644 100644 {a} {b} R100\0x\0y\0").as_bytes()).is_none());
     }

@@ -251,7 +251,7 @@ fn read_index(git_dir: &Path) -> Result<Tracked, git2::Error> {
             parent = dir.parent();
         }
         // A submodule (gitlink) is a directory whose files its own index tracks.
-        if entry.mode == 0o160000 {
+        if entry.mode == crate::source::git::MODE_GITLINK {
             dirs.insert(path.clone());
         }
         files.insert(path);

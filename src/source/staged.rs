@@ -13,6 +13,7 @@
 //! other file (the `pre-commit run --all-files` case, where nothing is staged) is
 //! scanned whole as a file. So the hook never passes because it looked at nothing.
 
+use super::git::{MODE_GITLINK, MODE_LINK};
 use super::index_diff::{self, Status};
 use super::{ScanError, ScanOutcome};
 use crate::blob::{looks_binary, scan_bytes, scan_reader, Origin};
@@ -31,9 +32,7 @@ pub fn scan_staged(
     files: &[PathBuf],
 ) -> anyhow::Result<ScanOutcome> {
     let repo = crate::source::git::discover_repo(repo_path)?;
-    // Blobs are checked by zlib's checksum as they are inflated, as in history scans;
-    // re-hashing each with SHA-1 (libgit2's default) was a tenth of a hook's instructions.
-    git2::opts::strict_hash_verification(false);
+    crate::source::git::skip_object_rehash();
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         anyhow::bail!(
             "{}: --staged needs a working tree (this is a bare repository)",
@@ -79,11 +78,11 @@ pub fn scan_staged(
                 .extend(super::tree::path_findings(matcher, &path));
         }
         match change.new_mode {
-            index_diff::MODE_LINK => {
+            MODE_LINK => {
                 outcome.stats.skipped_symlinks += 1;
                 continue;
             }
-            index_diff::MODE_GITLINK => continue, // a submodule pointer, not content
+            MODE_GITLINK => continue, // a submodule pointer, not content
             _ => {}
         }
         staged_files += 1;
@@ -124,7 +123,7 @@ pub fn scan_staged(
         // Only a modified file has lines that were there before; an added, renamed or
         // copied path is new in full.
         if let Some((old, old_mode)) = change.old {
-            if old_mode != index_diff::MODE_LINK {
+            if old_mode != MODE_LINK {
                 match super::git::commits::added_lines(&repo, old, change.new) {
                     Ok(added) => found.retain(|f| added.contains(&f.line)),
                     Err(e) => outcome.errors.push(ScanError::at_path(

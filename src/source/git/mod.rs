@@ -189,6 +189,18 @@ pub fn discover_repo(path: &Path) -> anyhow::Result<Repository> {
 /// and a partial clone declares `extensions.partialClone`. Its objects are ordinary
 /// objects (the missing ones are missing, and reported so), so the scan can read it:
 /// the extension is added to libgit2's list once, before any repository is opened.
+/// git's modes for a symbolic link (its blob holds the link target, not content) and
+/// a submodule (a gitlink: a commit of another repository, no blob at all).
+pub const MODE_LINK: u32 = 0o120000;
+pub const MODE_GITLINK: u32 = 0o160000;
+
+/// Objects are checked by zlib's checksum as they are inflated; re-hashing every object
+/// with SHA-1 on top (libgit2's default, a process-wide option) costs a fifth of a
+/// history scan and a tenth of a staged one, and `git cat-file` does not do it either.
+pub fn skip_object_rehash() {
+    git2::opts::strict_hash_verification(false);
+}
+
 fn allow_partial_clones() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -268,10 +280,7 @@ pub fn scan_selection(
     args: &HistoryOptions,
     progress: bool,
 ) -> anyhow::Result<ScanOutcome> {
-    // Objects are checked by zlib's checksum as they are inflated; re-hashing every
-    // object with SHA-1 on top (libgit2's default) costs a fifth of a history scan and
-    // `git cat-file` does not do it either.
-    git2::opts::strict_hash_verification(false);
+    skip_object_rehash();
     let mut outcome = scan_repo(matcher, repo, selection, args, progress, "")?;
     let root = repo.workdir().unwrap_or_else(|| repo.path());
     outcome.repository = Some(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()));

@@ -17,16 +17,13 @@ use super::ids::*;
 use super::order::*;
 use super::paths::*;
 use super::raw_tree::*;
-use super::ScanError;
+use super::{ScanError, MODE_GITLINK, MODE_LINK};
 use crate::blob::{scan_bytes, Origin};
 use crate::finding::{CommitInfo, Finding, Location};
 use crate::matcher::Matcher;
 use git2::{ObjectType, Oid, Repository};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-
-/// Git's mode for a symbolic link: its blob holds the link target, not content.
-const SYMLINK_MODE: i32 = 0o120000;
 
 /// Which commits a history scan visits.
 #[derive(Debug, Clone)]
@@ -446,7 +443,7 @@ where
                         if before == Some((Some(ObjectType::Blob), entry.id())) {
                             continue;
                         }
-                        if entry.filemode() == SYMLINK_MODE {
+                        if entry.filemode() == MODE_LINK as i32 {
                             self.walk.symlinks += 1;
                         } else {
                             let base = before
@@ -573,8 +570,8 @@ where
                             }
                         }
                     }
-                    0o120000 => self.walk.symlinks += 1,
-                    0o160000 => {
+                    MODE_LINK => self.walk.symlinks += 1,
+                    MODE_GITLINK => {
                         let path = self.paths.path(node, Some(entry.name));
                         self.walk.gitlinks.insert(path);
                     }
