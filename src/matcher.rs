@@ -280,27 +280,37 @@ impl Matcher {
         // A run of hex and dashes opens windows only if it holds a dashed UUID: most are
         // hashes, and a rule with no context word (the bare shape) would run its regex on
         // each.
-        let on_run = |shape: Shape, windows: &mut Windows, out: &mut Vec<RawMatch>, start, end| {
+        let on_run = |shape: Shape,
+                      rules: &[usize],
+                      windows: &mut Windows,
+                      out: &mut Vec<RawMatch>,
+                      start,
+                      end| {
             if shape == Shape::Uuid && !crate::shape::holds_uuid(&haystack[start..end]) {
                 return;
             }
-            for &rule in shape_rules(shape) {
+            for &rule in rules {
                 self.open(rule, haystack, start, end, path, windows, out);
             }
         };
         if hex_fused {
             Shape::hex_and_uuid_runs(haystack, |shape, start, end| {
-                on_run(shape, &mut windows, out, start, end)
+                let rules = if shape == Shape::Hex40 {
+                    hex_rules
+                } else {
+                    uuid_rules
+                };
+                on_run(shape, rules, &mut windows, out, start, end)
             });
         }
-        for (shape, _) in &self.shapes {
+        for (shape, rules) in &self.shapes {
             if (fused && *shape == Shape::Alnum48)
                 || (hex_fused && matches!(shape, Shape::Hex40 | Shape::Uuid))
             {
                 continue;
             }
             shape.runs(haystack, |start, end| {
-                on_run(*shape, &mut windows, out, start, end)
+                on_run(*shape, rules, &mut windows, out, start, end)
             });
         }
         if let Some(keywords) = &self.keywords {
