@@ -487,6 +487,9 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{lint_text, lint_text_in_ci, lint_text_with, rules_of};
+    use super::is_ci_or_script;
+    use crate::validators::github_checksum;
 
     /// The CI file list was kept twice and had drifted: `.cirrus.yml` and
     /// `.azure-pipelines/` were CI configs for the CI lints but not here.
@@ -507,10 +510,6 @@ mod tests {
         assert!(!is_ci_or_script("docs/notes.yml", "notes.yml"));
         assert!(!is_ci_or_script("src/main.rs", "main.rs"));
     }
-
-    use super::super::test_support::{lint_text, lint_text_in_ci, lint_text_with, rules_of};
-    use super::is_ci_or_script;
-    use crate::validators::github_checksum;
 
     /// A classic PAT with a valid checksum over made-up random characters: well-formed,
     /// never issued.

@@ -332,28 +332,17 @@ fn commit_all_and_commit_paths_are_checked_by_the_hook_through_git_index_file() 
     repo.git(&["commit", "-q", "-m", "clean"]);
     let head = git_in(&repo.path, &["rev-parse", "HEAD"]);
 
+    // Each commit is refused, and git's output (the hook's, on stderr) names the file.
+    let refused = |args: &[&str], file: &str| {
+        let out = repo.command().args(args).output().unwrap();
+        let shown = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} must be blocked: {shown}");
+        assert!(shown.contains(file), "{shown}");
+    };
     repo.write("app.env", &format!("x=1\nGH_TOKEN={}\n", token(30)));
-    let out = repo
-        .command()
-        .args(["commit", "-q", "-a", "-m", "leak"])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "commit -a must be blocked: {shown}");
-    assert!(shown.contains("app.env"), "{shown}");
-
+    refused(&["commit", "-q", "-a", "-m", "leak"], "app.env");
     repo.write("other.env", &format!("y=1\nGH_TOKEN={}\n", token(31)));
-    let out = repo
-        .command()
-        .args(["commit", "-q", "-m", "leak", "other.env"])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "commit PATHS must be blocked: {shown}"
-    );
-    assert!(shown.contains("other.env"), "{shown}");
+    refused(&["commit", "-q", "-m", "leak", "other.env"], "other.env");
     assert_eq!(git_in(&repo.path, &["rev-parse", "HEAD"]), head);
 
     let out = Command::cargo_bin("leakscope")
